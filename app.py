@@ -1,0 +1,31 @@
+"""Transformer & LLM curriculum gallery: a thin router.
+
+Network detection and heavy imports happen once, here, before any page runs.
+"""
+
+from models import network
+
+network.detect()  # sets HF_HUB_OFFLINE before transformers is imported, when offline
+
+from models import runtime  # noqa: E402
+
+runtime.warm_imports()
+
+import streamlit as st  # noqa: E402
+
+from lessons.course import SECTIONS, built_topics  # noqa: E402
+from ui import sidebar  # noqa: E402
+
+st.set_page_config(page_title="Transformer & LLM gallery", page_icon=":material/hub:", layout="wide")
+
+nav: dict[str, list] = {
+    "Start": [st.Page("pages/home.py", title="Course map", icon=":material/map:", default=True)]
+}
+for section in SECTIONS:
+    pages = [st.Page(t.page, title=t.title, icon=t.icon) for t in built_topics() if t.section == section]
+    if pages:
+        nav[section] = pages
+
+page = st.navigation(nav)
+sidebar.render()
+page.run()

@@ -1,0 +1,1 @@
+"""Teaching code: plain Python/PyTorch, one concept per file, no Streamlit."""

@@ -1,0 +1,72 @@
+"""The 25-step course map. `page` names the built page file; topics without one are not in the
+navigation yet (the home page lists them as coming, without a link)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Topic:
+    section: str
+    title: str
+    blurb: str  # what the page lets you do
+    page: str | None = None  # pages/<file>.py when built
+    icon: str = ":material/school:"
+
+
+SECTIONS = ("Foundations", "Core models & projects", "Advanced", "Generative", "Modern LLMs")
+
+COURSE: tuple[Topic, ...] = (
+    Topic("Foundations", "Use cases",
+          "Translation, QA, generation, classification and NER, live on your text."),
+    Topic("Foundations", "High-level architecture",
+          "Encoder, decoder and encoder-decoder; one real forward pass, every tensor shape."),
+    Topic("Foundations", "Tokenization",
+          "Compare WordPiece and byte-level BPE on your text; train BPE, WordPiece and Unigram; "
+          "step through BPE merge by merge.",
+          icon=":material/token:"),
+    Topic("Foundations", "Attention",
+          "bertviz head/model views, per-head heatmaps, and one head computed by hand."),
+    Topic("Foundations", "Position embeddings",
+          "Sinusoidal, learned and rotary positions, with sliders."),
+    Topic("Core models & projects", "Project 1: sentiment transformer from scratch",
+          "Train a small transformer classifier live and watch the curves."),
+    Topic("Core models & projects", "BERT & RoBERTa",
+          "Masking, tokenizers and contextual embeddings, shown not told."),
+    Topic("Core models & projects", "Project 2: summarization with BERT",
+          "Extractive summaries from sentence embeddings, and why each sentence was picked."),
+    Topic("Advanced", "Knowledge distillation", "Teacher, student and soft targets, trained live."),
+    Topic("Advanced", "DistilBERT", "What was removed from BERT, and what it cost."),
+    Topic("Advanced", "Long context: RoPE & Flash Attention",
+          "RoPE scaling past the training length; tiling with the online softmax."),
+    Topic("Advanced", "Fine-tuning techniques", "Full, frozen, adapters: what moves and what it costs."),
+    Topic("Advanced", "LoRA", "Low-rank updates with peft, on a real model."),
+    Topic("Advanced", "T5", "Text-to-text: one model, every task as a string."),
+    Topic("Advanced", "Project 3: T5 for NER", "Named entities as generated text."),
+    Topic("Generative", "GPT", "Next-token probabilities, sampling knobs, step-by-step generation."),
+    Topic("Generative", "Project 4: GPT from scratch",
+          "A character-level GPT trained live with PyTorch & Lightning."),
+    Topic("Generative", "Alignment: RLHF & DPO", "Preference data, reward models and DPO's loss."),
+    Topic("Generative", "Project 5: improving GPT responses with DPO", "DPO on a small model, live."),
+    Topic("Modern LLMs", "LLMs", "Scale, data and what changed since GPT-2."),
+    Topic("Modern LLMs", "Llama architecture", "RMSNorm, SwiGLU, RoPE and GQA on SmolLM2's real weights."),
+    Topic("Modern LLMs", "Project 6: fine-tuning Llama for medical QA with LitGPT",
+          "LoRA fine-tuning of a Llama-architecture model on QA pairs."),
+    Topic("Modern LLMs", "DeepSeek", "Mixture of experts, multi-head latent attention, reasoning."),
+    Topic("Modern LLMs", "GRPO", "Group-relative policy optimisation with verifiable rewards."),
+    Topic("Modern LLMs", "Project 7: local inference with DeepSeek via Ollama",
+          "Talk to a local model server, with a clear message when none runs."),
+)
+
+USE_CASES = (
+    ("Machine translation", "Text (and code) from one language to another."),
+    ("Question answering", "Find the answer to a question in a given passage."),
+    ("Text generation", "Continue a prompt, summarise an email, chat."),
+    ("Text classification", "Sentiment, topic or spam, with labels you choose."),
+    ("Named entity recognition", "People, organisations, places and dates in text."),
+)
+
+
+def built_topics() -> list[Topic]:
+    return [t for t in COURSE if t.page]

@@ -1,0 +1,46 @@
+"""Process-wide start-up: import the heavy libraries once, before sessions race to do it.
+
+Several Streamlit sessions importing transformers' lazy model modules at the same moment raised
+ImportError in a quick test; importing them here, from app.py, at start-up avoids that.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+
+_done = False
+_lock = threading.Lock()
+
+WARM_MODULES = (
+    "torch",
+    "transformers",
+    "transformers.models.auto.modeling_auto",
+    "transformers.models.auto.tokenization_auto",
+    "transformers.models.bert.modeling_bert",
+    "transformers.models.llama.modeling_llama",
+    "transformers.models.roberta.modeling_roberta",
+    "transformers.models.gpt2.modeling_gpt2",
+    "transformers.models.t5.modeling_t5",
+    "transformers.models.qwen2.modeling_qwen2",
+    "tokenizers",
+    "plotly.graph_objects",
+)
+
+
+def warm_imports() -> None:
+    global _done
+    with _lock:
+        if _done:
+            return
+        for name in WARM_MODULES:
+            importlib.import_module(name)
+        _done = True
+
+
+def device_summary() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return f"CUDA · {torch.cuda.get_device_name(0)}"
+    return f"CPU · {torch.get_num_threads()} threads"

@@ -1,0 +1,35 @@
+"""AppTest: every page in the navigation renders offline with the embedded models."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lessons.course import built_topics
+from tests.conftest import ROOT
+
+APP = ROOT / "app.py"
+
+PAGES = ["pages/home.py"] + [t.page for t in built_topics()]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_without_exception(page):
+    at = AppTest.from_file(str(APP), default_timeout=180)
+    at.run()
+    if page != "pages/home.py":
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title or at.header or at.subheader, f"{page} rendered no heading"
+
+
+def test_sidebar_shows_offline_state_and_roles():
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    assert not at.exception
+    texts = " ".join(w.value for w in at.sidebar.warning)
+    assert "Offline" in texts
+    labels = [s.label for s in at.sidebar.selectbox]
+    assert "Encoder (WordPiece)" in labels and "Causal chat LM" in labels
+    assert any("CPU" in c.value or "CUDA" in c.value for c in at.sidebar.caption)

@@ -1,0 +1,37 @@
+"""The sidebar: network state, device, and which model serves each role."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from models import network, registry, runtime
+from ui.models import selected_key, state_key
+
+
+def render() -> None:
+    net = network.detect()
+    with st.sidebar:
+        if net.online:
+            st.success("Online: Hub models available", icon=":material/wifi:")
+        else:
+            st.warning(
+                f"Offline ({net.reason}): embedded models only", icon=":material/wifi_off:"
+            )
+        st.caption(f"Compute: {runtime.device_summary()}")
+        for role, title in registry.ROLE_TITLES.items():
+            options = registry.choices(role)
+            keys = [c.key for c in options]
+            available = {c.key for c in options if c.available()}
+            current = selected_key(role)
+            st.selectbox(
+                title,
+                keys,
+                index=keys.index(current),
+                key=state_key(role),
+                format_func=lambda k, avail=available: registry.get_choice(k).label
+                + ("" if k in avail else " — unavailable offline"),
+                help="Embedded models ship in PyPI packages and work with no network. "
+                "Choosing an unavailable model falls back to the embedded one, with a notice.",
+            )
+            choice = registry.get_choice(st.session_state[state_key(role)])
+            st.caption(f"{choice.source} · {choice.license} · {choice.tokenizer_algo}")
