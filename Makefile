@@ -8,9 +8,9 @@ PORT   ?= 8501
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-embedded.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-embedded.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt -r requirements-dev.txt
 	$(BIN)/pip install --disable-pip-version-check -q --no-deps -r requirements-embedded.txt
 	touch $@
 

@@ -16,13 +16,17 @@ import streamlit as st  # noqa: E402
 from lessons.course import SECTIONS, built_topics  # noqa: E402
 from ui import sidebar  # noqa: E402
 
-st.set_page_config(page_title="Transformer & LLM gallery", page_icon=":material/hub:", layout="wide")
+st.set_page_config(
+    page_title="Transformer & LLM gallery", page_icon="assets/favicon.png", layout="wide"
+)
 
 nav: dict[str, list] = {
     "Start": [st.Page("pages/home.py", title="Course map", icon=":material/map:", default=True)]
 }
 for section in SECTIONS:
-    pages = [st.Page(t.page, title=t.title, icon=t.icon) for t in built_topics() if t.section == section]
+    pages = [
+        st.Page(t.page, title=t.title, icon=t.icon) for t in built_topics() if t.section == section
+    ]
     if pages:
         nav[section] = pages
 
