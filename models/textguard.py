@@ -57,9 +57,7 @@ def guard_text(value: object, max_chars: int = DEFAULT_MAX_CHARS) -> GuardedText
     cleaned = "".join(ch for ch in value if not _drop(ch))
     removed = len(value) - len(cleaned)
     if truncated:
-        notices.append(
-            f"Input is {original:,} characters; only the first {max_chars:,} are used."
-        )
+        notices.append(f"Input is {original:,} characters; only the first {max_chars:,} are used.")
     if removed:
         notices.append(
             f"Removed {removed} invisible or control character(s) "

@@ -20,7 +20,7 @@ st.subheader("Course map")
 for section in SECTIONS:
     topics = [t for t in COURSE if t.section == section]
     st.markdown(f"#### {section}")
-    for i, topic in enumerate(topics, 1):
+    for topic in topics:
         if topic.page:
             st.page_link(topic.page, label=f"{topic.title} — {topic.blurb}", icon=topic.icon)
         else:

@@ -37,7 +37,9 @@ def get_model(role: str, key: str | None = None) -> Loaded:
             handle = _cached(key, role)
         else:
             with st.status(f"Loading {choice.label}…", expanded=False) as box:
-                box.write("The first load in a process can take up to ~20 s; later ones are instant.")
+                box.write(
+                    "The first load in a process can take up to ~20 s; later ones are instant."
+                )
                 handle = _cached(key, role)
                 box.update(
                     label=f"{handle.choice.label} ready ({handle.load_seconds:.1f} s)",

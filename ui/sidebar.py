@@ -14,9 +14,7 @@ def render() -> None:
         if net.online:
             st.success("Online: Hub models available", icon=":material/wifi:")
         else:
-            st.warning(
-                f"Offline ({net.reason}): embedded models only", icon=":material/wifi_off:"
-            )
+            st.warning(f"Offline ({net.reason}): embedded models only", icon=":material/wifi_off:")
         st.caption(f"Compute: {runtime.device_summary()}")
         for role, title in registry.ROLE_TITLES.items():
             options = registry.choices(role)
@@ -28,8 +26,9 @@ def render() -> None:
                 keys,
                 index=keys.index(current),
                 key=state_key(role),
-                format_func=lambda k, avail=available: registry.get_choice(k).label
-                + ("" if k in avail else " — unavailable offline"),
+                format_func=lambda k, avail=available: (
+                    registry.get_choice(k).label + ("" if k in avail else " — unavailable offline")
+                ),
                 help="Embedded models ship in PyPI packages and work with no network. "
                 "Choosing an unavailable model falls back to the embedded one, with a notice.",
             )

@@ -11,7 +11,14 @@ import streamlit as st
 from models.textguard import DEFAULT_MAX_CHARS, GuardedText, guard_text
 
 PALETTE = (
-    "#fde68a", "#bfdbfe", "#bbf7d0", "#fecaca", "#ddd6fe", "#fbcfe8", "#a5f3fc", "#fed7aa",
+    "#fde68a",
+    "#bfdbfe",
+    "#bbf7d0",
+    "#fecaca",
+    "#ddd6fe",
+    "#fbcfe8",
+    "#a5f3fc",
+    "#fed7aa",
 )
 
 
