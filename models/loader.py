@@ -137,8 +137,8 @@ def _load_model(choice: Choice, progress: Progress) -> Any:
     return AutoModelForCausalLM.from_pretrained(choice.repo, dtype="float32", **kw)
 
 
-def load(key: str, progress: Progress = _noop) -> Loaded:
-    """Load one choice. Raises ModelLoadError with a readable message on failure."""
+def load(key: str, progress: Progress = _noop, tokenizer_only: bool = False) -> Loaded:
+    """Load one choice (or only its tokenizer). Raises ModelLoadError with a readable message."""
     choice = get_choice(key)
     if choice.source == "hub" and not choice.available():
         raise ModelLoadError(
@@ -150,7 +150,7 @@ def load(key: str, progress: Progress = _noop) -> Loaded:
     try:
         tokenizer = _load_tokenizer(choice, progress)
         model = None
-        if choice.kind != "tokenizer":
+        if choice.kind != "tokenizer" and not tokenizer_only:
             model = _load_model(choice, progress).eval()
             dev = device()
             if dev != "cpu":

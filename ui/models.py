@@ -54,6 +54,15 @@ def get_model(role: str, key: str | None = None) -> Loaded:
     return handle
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _cached_tokenizer(key: str) -> Loaded:
+    return loader.load(key, tokenizer_only=True)
+
+
 def get_tokenizer_handle(key: str) -> Loaded:
-    """Tokenizer-only use of any registry choice (embedded model choices load their tokenizer)."""
-    return get_model("tokenizer", key)
+    """Only the tokenizer of any registry choice (no model weights are loaded for it)."""
+    try:
+        return _cached_tokenizer(key)
+    except ModelLoadError as exc:
+        st.error(str(exc))
+        st.stop()
