@@ -1,0 +1,206 @@
+"""Chat decoding engines: llama.cpp on the GGUF for speed, transformers for everything else.
+
+Why two: decoding at batch 1 is memory-bound. transformers' eager fp32 `generate` reads all
+~513 MiB of SmolLM2's dequantized weights per token and pays Python overhead per layer
+(~10-15 tokens/s on 2 cores); llama.cpp reads the ~85 MiB Q4_1 GGUF with fused SIMD kernels.
+Pages that need internals (attention, logits, hidden states) keep using the transformers model;
+streamed answers go through `engine_for(handle)`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from models import embedded
+
+HARD_MAX_NEW_TOKENS = 512
+
+
+@dataclass
+class Sampling:
+    max_new_tokens: int = 128
+    temperature: float = 0.0  # 0 = greedy
+    top_k: int = 0  # 0 = off
+    top_p: float = 1.0
+    repetition_penalty: float = 1.0
+    seed: int = 0
+    time_budget_s: float = 30.0
+
+
+@dataclass
+class StreamStats:
+    new_tokens: int = 0
+    seconds: float = 0.0
+    stopped_by: str = ""  # eos | max_new_tokens | time_budget | stopped
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.new_tokens / self.seconds if self.seconds > 0 else 0.0
+
+
+class Engine(Protocol):
+    name: str
+
+    def stream(
+        self,
+        messages: list[dict[str, str]],
+        cfg: Sampling,
+        stats: StreamStats,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> Iterator[str]: ...
+
+
+def llama_cpp_available() -> bool:
+    try:
+        import llama_cpp  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+class LlamaCppEngine:
+    """llama.cpp (llama-cpp-python) on the packaged GGUF file. One context, guarded by a lock."""
+
+    def __init__(self, gguf_path: str, n_ctx: int = 4096):
+        from llama_cpp import Llama
+
+        self.name = "llama.cpp (Q4_1 GGUF)"
+        self.lock = threading.Lock()
+        self.llm = Llama(
+            model_path=gguf_path,
+            n_ctx=n_ctx,
+            n_threads=max(1, os.cpu_count() or 1),
+            verbose=False,
+        )
+
+    def stream(self, messages, cfg, stats, should_stop=lambda: False):
+        max_new = max(1, min(int(cfg.max_new_tokens), HARD_MAX_NEW_TOKENS))
+        with self.lock:
+            start = time.perf_counter()
+            stats.stopped_by = "max_new_tokens"
+            chunks = self.llm.create_chat_completion(
+                messages=messages,
+                max_tokens=max_new,
+                temperature=max(cfg.temperature, 0.0),
+                top_k=cfg.top_k if cfg.top_k > 0 else 0,
+                top_p=cfg.top_p,
+                repeat_penalty=cfg.repetition_penalty,
+                seed=cfg.seed,
+                stream=True,
+            )
+            try:
+                for chunk in chunks:
+                    choice = chunk["choices"][0]
+                    piece = choice.get("delta", {}).get("content")
+                    if piece:
+                        stats.new_tokens += 1
+                        stats.seconds = time.perf_counter() - start
+                        yield piece
+                    if choice.get("finish_reason") == "stop":
+                        stats.stopped_by = "eos"
+                    if should_stop():
+                        stats.stopped_by = "stopped"
+                        break
+                    if time.perf_counter() - start > cfg.time_budget_s:
+                        stats.stopped_by = "time_budget"
+                        break
+            finally:
+                close = getattr(chunks, "close", None)
+                if close:
+                    close()
+                stats.seconds = time.perf_counter() - start
+
+
+class TransformersEngine:
+    """Any causal LM handle: `generate` in a thread, text pieces through a streamer."""
+
+    def __init__(self, handle: Any):
+        self.handle = handle
+        self.name = f"transformers {handle.model.dtype} generate"
+
+    def stream(self, messages, cfg, stats, should_stop=lambda: False):
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        h = self.handle
+        max_new = max(1, min(int(cfg.max_new_tokens), HARD_MAX_NEW_TOKENS))
+        start = time.perf_counter()
+
+        class _Stop(StoppingCriteria):
+            fired = ""
+
+            def __call__(self, input_ids, scores, **kw):
+                if should_stop():
+                    _Stop.fired = "stopped"
+                elif time.perf_counter() - start > cfg.time_budget_s:
+                    _Stop.fired = "time_budget"
+                done = bool(_Stop.fired)
+                return torch.full((input_ids.shape[0],), done, dtype=torch.bool)
+
+        with h.lock:
+            enc = h.tokenizer.apply_chat_template(
+                messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+            )
+            streamer = TextIteratorStreamer(h.tokenizer, skip_prompt=True, skip_special_tokens=True)
+            kwargs = dict(
+                **{k: v.to(h.model.device) for k, v in enc.items()},
+                max_new_tokens=max_new,
+                streamer=streamer,
+                stopping_criteria=StoppingCriteriaList([_Stop()]),
+                pad_token_id=h.tokenizer.pad_token_id or h.tokenizer.eos_token_id,
+            )
+            if cfg.temperature > 0:
+                kwargs.update(
+                    do_sample=True,
+                    temperature=cfg.temperature,
+                    top_k=cfg.top_k or None,
+                    top_p=cfg.top_p,
+                )
+            else:
+                kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+            if cfg.repetition_penalty != 1.0:
+                kwargs["repetition_penalty"] = cfg.repetition_penalty
+            result: dict[str, Any] = {}
+
+            def run() -> None:
+                with torch.inference_mode():
+                    torch.manual_seed(cfg.seed)
+                    result["ids"] = h.model.generate(**kwargs)
+
+            worker = threading.Thread(target=run, daemon=True)
+            worker.start()
+            for piece in streamer:
+                if piece:
+                    yield piece
+            worker.join()
+            n_prompt = enc["input_ids"].shape[1]
+            new = result["ids"][0, n_prompt:].tolist() if "ids" in result else []
+            stats.new_tokens = len(new)
+            stats.seconds = time.perf_counter() - start
+            eos = h.tokenizer.eos_token_id
+            stats.stopped_by = _Stop.fired or (
+                "eos" if new and new[-1] == eos else "max_new_tokens"
+            )
+
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def engine_for(handle: Any, prefer_fast: bool = True) -> Engine:
+    """The fastest engine that serves this handle's model (cached per process)."""
+    key = handle.choice.key
+    gguf = embedded.smollm2_gguf() if key == "smollm2-embedded" else None
+    use_llama = prefer_fast and gguf is not None and llama_cpp_available()
+    cache_key = f"{key}:{'llama' if use_llama else 'hf'}"
+    with _engines_lock:
+        if cache_key not in _engines:
+            _engines[cache_key] = (
+                LlamaCppEngine(str(gguf)) if use_llama else TransformersEngine(handle)
+            )
+        return _engines[cache_key]
