@@ -19,6 +19,8 @@ from models import registry
 from ui.models import get_tokenizer_handle
 from ui.widgets import empty_hint, guarded_text, show_code, token_spans_html
 
+PIECE_ROW_CAP = 400  # pieces drawn inline; the table holds them all
+
 MAX_CHARS = 5_000  # side by side and the trained-tokenizer comparison
 STEP_MAX_CHARS = 2_000  # from-scratch BPE on your text: it recounts all pairs after every merge
 CORPUS_MAX_CHARS = 50_000  # a pasted training corpus (the Rust trainers are fast)
@@ -221,6 +223,17 @@ with side_tab:
                 st.html(
                     _spans_html(tokenization.align(text, tokens, show_special), tokens, show_ws)
                 )
+                shown = tokens if show_special else [t for t in tokens if not t.inserted]
+                st.caption("Vocabulary pieces with their ids:")
+                st.html(
+                    token_spans_html(
+                        [t.piece for t in shown[:PIECE_ROW_CAP]],
+                        labels=[str(t.id) for t in shown[:PIECE_ROW_CAP]],
+                        show_ws=show_ws,
+                    )
+                )
+                if len(shown) > PIECE_ROW_CAP:
+                    st.caption(f"First {PIECE_ROW_CAP} of {len(shown):,} pieces; all in the table.")
                 limit = getattr(tok, "model_max_length", None)
                 if limit and limit < 1_000_000 and s.tokens > limit:
                     st.caption(

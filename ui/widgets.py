@@ -54,18 +54,25 @@ def token_spans_html(
     titles: Sequence[str] | None = None,
     show_ws: bool = False,
     muted: Iterable[int] = (),
+    labels: Sequence[str] | None = None,
 ) -> str:
-    """Colored spans, one per piece. Pieces and titles are escaped: '<script>' shows as text."""
+    """Colored spans, one per piece, with an optional small label under each (e.g. the id).
+    Pieces, titles and labels are escaped: '<script>' shows as text."""
     muted = set(muted)
     out = []
     for i, piece in enumerate(pieces):
         text = visible_ws(piece) if show_ws else piece
         color = "#e5e7eb" if i in muted else PALETTE[i % len(PALETTE)]
         title = html.escape(titles[i], quote=True) if titles else ""
+        label = (
+            f'<sub style="font-size:0.65em;color:#4b5563">{html.escape(labels[i])}</sub>'
+            if labels
+            else ""
+        )
         out.append(
             f'<span title="{title}" style="background:{color};border-radius:3px;'
             f'padding:1px 2px;margin:1px;white-space:pre-wrap;font-family:monospace">'
-            f"{html.escape(text) or '&nbsp;'}</span>"
+            f"{html.escape(text) or '&nbsp;'}{label}</span>"
         )
     return '<div style="line-height:2.0">' + "".join(out) + "</div>"
 

@@ -29,3 +29,35 @@ def test_home_lists_course_and_sidebar_state(app_url, visit):
     assert "Course map" in body and "Named entity recognition" in body
     assert "Offline" in body
     assert visit.foreign == []
+
+
+def _type(page, label: str, text: str) -> None:
+    box = page.get_by_role("textbox", name=label, exact=True)
+    box.fill(text)
+    box.press("Control+Enter")  # text areas submit on Ctrl+Enter (or blur)
+    page.wait_for_timeout(300)
+    wait_idle(page)
+
+
+def test_tokenization_shows_wordpiece_and_bpe_pieces_with_ids(app_url, visit):
+    page = visit.page
+    page.goto(page_url(app_url, "pages/tokenization.py"))
+    wait_idle(page)
+    _type(page, "Text to tokenize", "Transformers tokenize unbelievably well")
+    body = page.inner_text("body")
+    for piece in ("token", "##ize", "un", "##bel", "Ġtoken", "Ġunbelie"):
+        assert piece in body, piece
+    # SmolLM2's ids for " token" and " unbelie" (checked against the tokenizer in test_models).
+    assert "9624" in body and "33282" in body
+    assert exceptions(page) == [] and visit.foreign == []
+
+
+def test_typed_script_is_shown_as_text_and_never_runs(app_url, visit):
+    page = visit.page
+    page.goto(page_url(app_url, "pages/tokenization.py"))
+    wait_idle(page)
+    _type(page, "Text to tokenize", "<script>alert(1)</script><img src=x onerror=alert(2)>")
+    assert visit.dialogs == []
+    assert "<script>" in page.inner_text("body")  # visible as text
+    assert page.locator("img[src='x']").count() == 0
+    assert exceptions(page) == [] and visit.foreign == []
