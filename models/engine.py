@@ -9,6 +9,7 @@ streamed answers go through `engine_for(handle)`.
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
@@ -64,12 +65,16 @@ def llama_cpp_available() -> bool:
 
 
 class LlamaCppEngine:
-    """llama.cpp (llama-cpp-python) on the packaged GGUF file. One context, guarded by a lock."""
+    """llama.cpp (llama-cpp-python) on the packaged GGUF file. One context, guarded by a lock.
 
-    def __init__(self, gguf_path: str, n_ctx: int = 4096):
+    The prompt is templated and tokenized by the transformers tokenizer, so both engines see the
+    same token ids (llama.cpp's own chat formatting added a second BOS and changed answers)."""
+
+    def __init__(self, gguf_path: str, tokenizer: Any, n_ctx: int = 4096):
         from llama_cpp import Llama
 
         self.name = "llama.cpp (Q4_1 GGUF)"
+        self.tokenizer = tokenizer
         self.lock = threading.Lock()
         self.llm = Llama(
             model_path=gguf_path,
@@ -78,13 +83,29 @@ class LlamaCppEngine:
             verbose=False,
         )
 
+    def next_token_logits(self, ids: list[int]) -> list[float]:
+        """llama.cpp's logits for the token after `ids` (for parity checks with transformers)."""
+        with self.lock:
+            import numpy as np
+
+            self.llm.reset()
+            self.llm.eval(ids)  # only the last position's logits are computed
+            row = np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),))
+            return row.tolist()
+
+    def close(self) -> None:
+        self.llm.close()
+
     def stream(self, messages, cfg, stats, should_stop=lambda: False):
         max_new = max(1, min(int(cfg.max_new_tokens), HARD_MAX_NEW_TOKENS))
         with self.lock:
             start = time.perf_counter()
             stats.stopped_by = "max_new_tokens"
-            chunks = self.llm.create_chat_completion(
-                messages=messages,
+            ids = self.tokenizer.apply_chat_template(
+                messages, add_generation_prompt=True, tokenize=True, return_dict=False
+            )
+            chunks = self.llm.create_completion(
+                prompt=list(ids),
                 max_tokens=max_new,
                 temperature=max(cfg.temperature, 0.0),
                 top_k=cfg.top_k if cfg.top_k > 0 else 0,
@@ -96,7 +117,7 @@ class LlamaCppEngine:
             try:
                 for chunk in chunks:
                     choice = chunk["choices"][0]
-                    piece = choice.get("delta", {}).get("content")
+                    piece = choice.get("text")
                     if piece:
                         stats.new_tokens += 1
                         stats.seconds = time.perf_counter() - start
@@ -192,6 +213,16 @@ _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
 
 
+@atexit.register
+def _close_engines() -> None:
+    # Free llama.cpp contexts before interpreter teardown (its __del__ fails late in shutdown).
+    for eng in list(_engines.values()):
+        close = getattr(eng, "close", None)
+        if close:
+            close()
+    _engines.clear()
+
+
 def engine_for(handle: Any, prefer_fast: bool = True) -> Engine:
     """The fastest engine that serves this handle's model (cached per process)."""
     key = handle.choice.key
@@ -201,6 +232,8 @@ def engine_for(handle: Any, prefer_fast: bool = True) -> Engine:
     with _engines_lock:
         if cache_key not in _engines:
             _engines[cache_key] = (
-                LlamaCppEngine(str(gguf)) if use_llama else TransformersEngine(handle)
+                LlamaCppEngine(str(gguf), handle.tokenizer)
+                if use_llama
+                else TransformersEngine(handle)
             )
         return _engines[cache_key]

@@ -10,14 +10,14 @@ from tests.conftest import ROOT
 
 APP = ROOT / "app.py"
 
-PAGES = ["pages/home.py"] + [t.page for t in built_topics()]
+PAGES = ["views/home.py"] + [t.page for t in built_topics()]
 
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page_renders_without_exception(page):
     at = AppTest.from_file(str(APP), default_timeout=180)
     at.run()
-    if page != "pages/home.py":
+    if page != "views/home.py":
         at.switch_page(page)
         at.run()
     assert not at.exception, [e.value for e in at.exception]

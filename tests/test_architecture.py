@@ -12,7 +12,7 @@ from lessons.course import COURSE
 from tests.conftest import ROOT
 
 APP = ROOT / "app.py"
-PAGE = "pages/architecture.py"
+PAGE = "views/architecture.py"
 SENTENCE = arch.DEFAULT_SENTENCE
 CFG = arch.TraceConfig()
 

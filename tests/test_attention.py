@@ -321,7 +321,7 @@ HOSTILE_INPUTS = [
 def _page() -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
     at.run()
-    at.switch_page("pages/attention.py")
+    at.switch_page("views/attention.py")
     at.run()
     return at
 

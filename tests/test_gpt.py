@@ -224,7 +224,7 @@ def test_page_trains_live_and_shows_curves_and_a_sample(one_thread):
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
-    at.switch_page("pages/gpt_scratch.py")
+    at.switch_page("views/gpt_scratch.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value.startswith("Project 4")

@@ -185,7 +185,7 @@ def page():
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
     at.run()
-    at.switch_page("pages/gpt.py")
+    at.switch_page("views/gpt.py")
     at.run()
     _ok(at)
     return at

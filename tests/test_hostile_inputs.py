@@ -26,13 +26,13 @@ HOSTILE = {
     "numeric_junk": "1e309 -0 NaN 0x1F 9999999999999999999999 ⅷ ١٢٣",
 }
 
-PAGES = ["pages/home.py"] + [t.page for t in built_topics()]
+PAGES = ["views/home.py"] + [t.page for t in built_topics()]
 
 
 def _app(page: str) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
     at.run()
-    if page != "pages/home.py":
+    if page != "views/home.py":
         at.switch_page(page)
         at.run()
     assert not at.exception, [e.value for e in at.exception]

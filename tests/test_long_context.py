@@ -195,7 +195,7 @@ def test_perplexity_sweep_prefix_property(smollm2):
 def test_page_renders_and_sliders_move():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
-    at.switch_page("pages/long_context.py")
+    at.switch_page("views/long_context.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert "Long context" in at.title[0].value
@@ -212,7 +212,7 @@ def test_page_renders_and_sliders_move():
 def test_page_buttons_with_smallest_settings():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.run()
-    at.switch_page("pages/long_context.py")
+    at.switch_page("views/long_context.py")
     at.run()
     at.multiselect(key="lc_methods").set_value(["none", "linear"])
     at.multiselect(key="lc_lengths").set_value([64])

@@ -180,7 +180,7 @@ def test_real_qk_reproduce_smollm2_attention(smollm2):
 
 # --- the page -------------------------------------------------------------------------------
 
-PAGE = "pages/positions.py"
+PAGE = "views/positions.py"
 SYNTHETIC_CHARTS = 7  # sinusoidal 2, learned 2, rope 3
 REAL_CHARTS = 3  # attention with/without rotation, real q.k vs distance
 

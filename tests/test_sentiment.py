@@ -321,7 +321,7 @@ def test_two_trainings_queue_for_the_slot():
 def test_page_trains_and_shows_curves_and_results():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
-    at.switch_page("pages/sentiment.py")
+    at.switch_page("views/sentiment.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value.startswith("Project 1")
@@ -348,7 +348,7 @@ def test_page_trains_and_shows_curves_and_results():
 def test_page_offline_hub_source_is_unavailable_not_an_error():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
-    at.switch_page("pages/sentiment.py")
+    at.switch_page("views/sentiment.py")
     at.run()
     at.radio(key="sent_source").set_value("Hub: rotten_tomatoes")
     at.run()

@@ -169,7 +169,7 @@ def test_too_small_corpus_or_vocabulary_gives_a_message():
 def page():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.run()
-    at.switch_page("pages/tokenization.py")
+    at.switch_page("views/tokenization.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -234,7 +234,7 @@ def test_page_with_real_and_hostile_inputs(page, text):
 def test_page_pasted_corpus_and_scratch_bpe_on_the_input():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.run()
-    at.switch_page("pages/tokenization.py")
+    at.switch_page("views/tokenization.py")
     at.run()
     at.radio(key="tok_src").set_value("Paste my own").run()
     assert any("paste a training corpus" in i.value for i in at.info)

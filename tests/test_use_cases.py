@@ -339,7 +339,7 @@ def page():
 
     at = AppTest.from_file(APP, default_timeout=240)
     at.run()
-    at.switch_page("pages/use_cases.py")
+    at.switch_page("views/use_cases.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     at.slider(key="uc::max_new_tokens").set_value(4)

@@ -32,7 +32,7 @@ def _clean(visit) -> None:
 
 def test_attention_draws_bertviz_svg_and_a_heatmap(app_url, visit):
     page = visit.page
-    page.goto(page_url(app_url, "pages/attention.py"))
+    page.goto(page_url(app_url, "views/attention.py"))
     wait_idle(page)
     _type(page, "Your sentence", ANIMAL)
     svg = page.frame_locator("iframe").first.locator("svg")
@@ -46,7 +46,7 @@ def test_attention_draws_bertviz_svg_and_a_heatmap(app_url, visit):
 
 def test_architecture_shows_both_parameter_counts(app_url, visit):
     page = visit.page
-    page.goto(page_url(app_url, "pages/architecture.py"))
+    page.goto(page_url(app_url, "views/architecture.py"))
     wait_idle(page)
     _type(page, "Sentence", ANIMAL)
     assert "22,713,216" in page.inner_text("body")
@@ -60,7 +60,7 @@ def test_architecture_shows_both_parameter_counts(app_url, visit):
 
 def test_positions_draws_its_charts(app_url, visit):
     page = visit.page
-    page.goto(page_url(app_url, "pages/positions.py"))
+    page.goto(page_url(app_url, "views/positions.py"))
     wait_idle(page)
     _type(page, "A sentence for the real-model parts", "Positions matter in attention.")
     assert _plots(page) >= 2
@@ -74,7 +74,7 @@ def test_positions_draws_its_charts(app_url, visit):
 
 def test_use_cases_answers_all_five_on_embedded_models(app_url, visit):
     page = visit.page
-    page.goto(page_url(app_url, "pages/use_cases.py"))
+    page.goto(page_url(app_url, "views/use_cases.py"))
     wait_idle(page)
     tabs = [
         "Machine translation",

@@ -41,7 +41,7 @@ def _type(page, label: str, text: str) -> None:
 
 def test_tokenization_shows_wordpiece_and_bpe_pieces_with_ids(app_url, visit):
     page = visit.page
-    page.goto(page_url(app_url, "pages/tokenization.py"))
+    page.goto(page_url(app_url, "views/tokenization.py"))
     wait_idle(page)
     _type(page, "Text to tokenize", "Transformers tokenize unbelievably well")
     body = page.inner_text("body")
@@ -54,7 +54,7 @@ def test_tokenization_shows_wordpiece_and_bpe_pieces_with_ids(app_url, visit):
 
 def test_typed_script_is_shown_as_text_and_never_runs(app_url, visit):
     page = visit.page
-    page.goto(page_url(app_url, "pages/tokenization.py"))
+    page.goto(page_url(app_url, "views/tokenization.py"))
     wait_idle(page)
     _type(page, "Text to tokenize", "<script>alert(1)</script><img src=x onerror=alert(2)>")
     assert visit.dialogs == []
