@@ -89,6 +89,7 @@ def bench_pages(out: dict) -> None:
     proc, url = start_app()
     cold: dict[str, float] = {}
     warm: dict[str, float] = {}
+    inputs: dict[str, float] = {}
     errors: list[str] = []
     foreign: list[str] = []
     try:
@@ -113,6 +114,15 @@ def bench_pages(out: dict) -> None:
                     page.goto(page_url(url, page_file))
                     wait_idle(page, timeout=300)
                     target[name] = round(time.perf_counter() - t0, 2)
+                    box = page.locator("textarea").first
+                    if target is warm and page.locator("textarea").count():
+                        # Input -> rendered result: a new sentence through the page's main box.
+                        t1 = time.perf_counter()
+                        box.fill("The quick brown fox jumps over the lazy dog near the river bank.")
+                        box.press("Control+Enter")
+                        page.wait_for_timeout(250)
+                        wait_idle(page, timeout=300)
+                        inputs[name] = round(time.perf_counter() - t1, 2)
                     errors += [f"{name}: {e[:200]}" for e in exceptions(page)]
                     ctx.close()
             browser.close()
@@ -121,6 +131,7 @@ def bench_pages(out: dict) -> None:
         _stop(proc)
     out["page_render_cold_s"] = cold
     out["page_render_s"] = warm
+    out["page_input_to_result_s"] = inputs
     out["page_exceptions"] = errors
     out["requests_leaving_localhost"] = len(foreign)
 

@@ -16,6 +16,12 @@ PAGES = [None] + [t.page for t in built_topics()]
 def test_page_renders_offline(app_url, visit, page_file):
     visit.page.goto(page_url(app_url, page_file))
     wait_idle(visit.page)
+    boxes = visit.page.locator("textarea")
+    if boxes.count():  # the page's main input takes a new sentence and re-renders
+        boxes.first.fill("A new sentence typed in a real browser, with émojis 👩‍👩‍👧 too.")
+        boxes.first.press("Control+Enter")
+        visit.page.wait_for_timeout(300)
+        wait_idle(visit.page)
     assert exceptions(visit.page) == []
     assert visit.page.locator("h1").count() >= 1
     assert visit.foreign == [], f"requests left localhost: {visit.foreign[:5]}"
