@@ -31,3 +31,12 @@ def page_url(base: str, page_file: str | None) -> str:
     if page_file is None or page_file.endswith("home.py"):
         return base + "/"
     return f"{base}/{page_file.rsplit('/', 1)[-1].removesuffix('.py')}"
+
+
+def type_into(page, label: str, text: str) -> None:
+    """Fill a Streamlit text box by its label and submit it (Ctrl+Enter), then wait."""
+    box = page.get_by_role("textbox", name=label, exact=True)
+    box.fill(text)
+    box.press("Control+Enter")
+    page.wait_for_timeout(300)
+    wait_idle(page)

@@ -5,19 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.helpers import exceptions, page_url, wait_idle
+from tests.browser.helpers import exceptions, page_url, type_into, wait_idle
 
 pytestmark = pytest.mark.browser
 
 ANIMAL = "The animal did not cross the street because it was too tired"
-
-
-def _type(page, label: str, text: str) -> None:
-    box = page.get_by_role("textbox", name=label, exact=True)
-    box.fill(text)
-    box.press("Control+Enter")
-    page.wait_for_timeout(300)
-    wait_idle(page)
 
 
 def _plots(page) -> int:
@@ -34,7 +26,7 @@ def test_attention_draws_bertviz_svg_and_a_heatmap(app_url, visit):
     page = visit.page
     page.goto(page_url(app_url, "views/attention.py"))
     wait_idle(page)
-    _type(page, "Your sentence", ANIMAL)
+    type_into(page, "Your sentence", ANIMAL)
     svg = page.frame_locator("iframe").first.locator("svg")
     svg.first.wait_for(timeout=60_000)
     assert svg.count() >= 1
@@ -48,7 +40,7 @@ def test_architecture_shows_both_parameter_counts(app_url, visit):
     page = visit.page
     page.goto(page_url(app_url, "views/architecture.py"))
     wait_idle(page)
-    _type(page, "Sentence", ANIMAL)
+    type_into(page, "Sentence", ANIMAL)
     assert "22,713,216" in page.inner_text("body")
     page.get_by_text("Decoder (Llama-like)").click()
     page.wait_for_timeout(300)
@@ -62,7 +54,7 @@ def test_positions_draws_its_charts(app_url, visit):
     page = visit.page
     page.goto(page_url(app_url, "views/positions.py"))
     wait_idle(page)
-    _type(page, "A sentence for the real-model parts", "Positions matter in attention.")
+    type_into(page, "A sentence for the real-model parts", "Positions matter in attention.")
     assert _plots(page) >= 2
     for tab in ("Learned (MiniLM)", "Rotary / RoPE (SmolLM2)"):
         page.get_by_role("tab", name=tab).click()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lessons.course import built_topics
-from tests.browser.helpers import exceptions, page_url, wait_idle
+from tests.browser.helpers import exceptions, page_url, type_into, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -37,19 +37,11 @@ def test_home_lists_course_and_sidebar_state(app_url, visit):
     assert visit.foreign == []
 
 
-def _type(page, label: str, text: str) -> None:
-    box = page.get_by_role("textbox", name=label, exact=True)
-    box.fill(text)
-    box.press("Control+Enter")  # text areas submit on Ctrl+Enter (or blur)
-    page.wait_for_timeout(300)
-    wait_idle(page)
-
-
 def test_tokenization_shows_wordpiece_and_bpe_pieces_with_ids(app_url, visit):
     page = visit.page
     page.goto(page_url(app_url, "views/tokenization.py"))
     wait_idle(page)
-    _type(page, "Text to tokenize", "Transformers tokenize unbelievably well")
+    type_into(page, "Text to tokenize", "Transformers tokenize unbelievably well")
     body = page.inner_text("body")
     for piece in ("token", "##ize", "un", "##bel", "Ġtoken", "Ġunbelie"):
         assert piece in body, piece
@@ -62,7 +54,7 @@ def test_typed_script_is_shown_as_text_and_never_runs(app_url, visit):
     page = visit.page
     page.goto(page_url(app_url, "views/tokenization.py"))
     wait_idle(page)
-    _type(page, "Text to tokenize", "<script>alert(1)</script><img src=x onerror=alert(2)>")
+    type_into(page, "Text to tokenize", "<script>alert(1)</script><img src=x onerror=alert(2)>")
     assert visit.dialogs == []
     assert "<script>" in page.inner_text("body")  # visible as text
     assert page.locator("img[src='x']").count() == 0
