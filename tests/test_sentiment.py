@@ -353,5 +353,5 @@ def test_page_offline_hub_source_is_unavailable_not_an_error():
     at.radio(key="sent_source").set_value("Hub: rotten_tomatoes")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("Offline" in w.value for w in at.warning)
+    assert any("the Hub dataset is unavailable" in w.value for w in at.main.warning)
     assert at.button(key="sent_go").disabled
