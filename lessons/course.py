@@ -70,6 +70,8 @@ COURSE: tuple[Topic, ...] = (
         "Core models & projects",
         "Project 2: summarization with BERT",
         "Extractive summaries from sentence embeddings, and why each sentence was picked.",
+        page="views/summarization.py",
+        icon=":material/summarize:",
     ),
     Topic("Advanced", "Knowledge distillation", "Teacher, student and soft targets, trained live."),
     Topic("Advanced", "DistilBERT", "What was removed from BERT, and what it cost."),
