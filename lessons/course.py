@@ -65,6 +65,8 @@ COURSE: tuple[Topic, ...] = (
         "Core models & projects",
         "BERT & RoBERTa",
         "Masking, tokenizers and contextual embeddings, shown not told.",
+        page="views/bert_roberta.py",
+        icon=":material/compare_arrows:",
     ),
     Topic(
         "Core models & projects",

@@ -67,9 +67,11 @@ def default_config(arch: str, **overrides) -> TrainConfig:
 
 
 def lr_at(step: int, frac: float, cfg: TrainConfig) -> float:
-    """Linear warmup over steps, then cosine decay over the *time* budget: the run ends at a wall
-    clock deadline, not after a step count we could not know in advance."""
-    warm = min(1.0, (step + 1) / max(1, cfg.warmup_steps))
+    """Linear warmup, then cosine decay over the *time* budget: the run ends at a wall clock
+    deadline, not after a step count we could not know in advance. Warmup ends after
+    `warmup_steps` or 10% of the budget, whichever comes first, so a short run on a slow machine
+    (MiniLM: a few steps in 30 s) still trains at full rate."""
+    warm = min(1.0, max((step + 1) / max(1, cfg.warmup_steps), frac / 0.1))
     return cfg.lr * warm * 0.5 * (1.0 + math.cos(math.pi * min(1.0, max(0.0, frac))))
 
 

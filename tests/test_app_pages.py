@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lessons.course import built_topics
+from tests.apptest import assert_ok, open_page
 from tests.conftest import ROOT
 
 APP = ROOT / "app.py"
@@ -15,12 +16,8 @@ PAGES = ["views/home.py"] + [t.page for t in built_topics()]
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page_renders_without_exception(page):
-    at = AppTest.from_file(str(APP), default_timeout=180)
-    at.run()
-    if page != "views/home.py":
-        at.switch_page(page)
-        at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_page(page)
+    assert_ok(at)
     assert at.title or at.header or at.subheader, f"{page} rendered no heading"
 
 

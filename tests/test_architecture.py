@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from lessons import architecture as arch
 from lessons.course import COURSE
+from tests.apptest import open_page
 from tests.conftest import ROOT
 
 APP = ROOT / "app.py"
@@ -183,10 +184,7 @@ def test_families_name_real_course_topics():
 
 
 def _page(text: str | None = None, family: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=240)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
+    at = open_page(PAGE)
     if family is not None:
         at.radio(key="arch_family").set_value(family)
     if text is not None:

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from lessons import attention as A
 from lessons import bertviz_offline as BV
-from tests.conftest import ROOT
+from tests.apptest import open_page
 
 SENTENCE = A.DEFAULT_SENTENCE
 HOSTILE = "x </script><script>alert(1)</script> <!-- y & z \u2028 <|im_start|>"
@@ -286,10 +286,7 @@ HOSTILE_INPUTS = [
 
 
 def _page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
-    at.run()
-    at.switch_page("views/attention.py")
-    at.run()
+    at = open_page("views/attention.py")
     return at
 
 

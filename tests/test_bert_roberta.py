@@ -6,12 +6,11 @@ import time
 
 import pytest
 import torch
-from streamlit.testing.v1 import AppTest
 
 from lessons import embeddings as emb
 from lessons import fill_mask as fm
 from lessons import masking
-from tests.conftest import ROOT
+from tests.apptest import assert_ok, open_page
 
 VOCAB, MASK_ID = 30_522, 103
 
@@ -177,12 +176,9 @@ def test_fill_mask_matches_the_transformers_pipeline(minilm):
 # ---------------------------------------------------------------- the page
 
 
-def _page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.run()
-    at.switch_page("views/bert_roberta.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+def _page():
+    at = open_page("views/bert_roberta.py")
+    assert_ok(at)
     return at
 
 

@@ -25,6 +25,7 @@ from models.gpt_train import (
     plain_step,
     read_text_file,
 )
+from tests.apptest import open_page
 from tests.conftest import ROOT
 
 TINY = GPTConfig(block_size=16, vocab_size=11, n_layer=2, n_head=4, n_embd=32)
@@ -220,12 +221,8 @@ def test_loading_a_directory_that_is_not_a_checkpoint(tmp_path):
 
 
 def test_page_trains_live_and_shows_curves_and_a_sample(one_thread):
-    from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("views/gpt_scratch.py")
-    at.run()
+    at = open_page("views/gpt_scratch.py")
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value.startswith("Project 4")
     at.selectbox(key="gpt_preset").set_value("tiny")

@@ -15,7 +15,7 @@ from transformers.generation.logits_process import (
 
 from lessons import decoding as D
 from lessons import sampling as S
-from tests.conftest import ROOT
+from tests.apptest import assert_ok, html_of, open_page
 
 V = 1000
 
@@ -181,22 +181,10 @@ def test_prompt_modes_and_hostile_text(smollm2):
 
 @pytest.fixture(scope="module")
 def page():
-    from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
-    at.run()
-    at.switch_page("views/gpt.py")
-    at.run()
-    _ok(at)
+    at = open_page("views/gpt.py")
+    assert_ok(at)
     return at
-
-
-def _ok(at):
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def _html(at) -> str:
-    return " ".join(h.proto.body for h in at.get("html"))
 
 
 def test_page_renders_distribution_and_sliders(page):
@@ -204,11 +192,11 @@ def test_page_renders_distribution_and_sliders(page):
     metrics = {m.label: m.value for m in page.metric}
     assert metrics["Tokens with p > 0"].endswith("of 49,152")
     page.slider(key="gpt::top_k").set_value(5).run()
-    _ok(page)
+    assert_ok(page)
     assert {m.label: m.value for m in page.metric}["Tokens with p > 0"] == "5 of 49,152"
     for key, value in [("gpt::temperature", 0.5), ("gpt::top_p", 0.5), ("gpt::rep", 1.5)]:
         page.slider(key=key).set_value(value).run()
-        _ok(page)
+        assert_ok(page)
     for key, value in [("gpt::top_k", 0), ("gpt::temperature", 1.0), ("gpt::top_p", 1.0)]:
         page.slider(key=key).set_value(value).run()
     page.slider(key="gpt::rep").set_value(1.0).run()
@@ -220,7 +208,7 @@ def test_next_token_twice_appends_two(page):
     n = len(dec.ids)
     page.button(key="gpt::next").click().run()
     page.button(key="gpt::next").click().run()
-    _ok(page)
+    assert_ok(page)
     dec = page.session_state["gpt::decoder"]
     assert len(dec.ids) == n + 2 and len(dec.picks) == 2
     assert any("Last pick" in m.value for m in page.markdown)
@@ -231,7 +219,7 @@ def test_next_token_twice_appends_two(page):
 def test_streamed_answer_with_eight_tokens(page):
     page.slider(key="gpt::max_new").set_value(8).run()
     page.button(key="gpt::stream").click().run()
-    _ok(page)
+    assert_ok(page)
     res = page.session_state["gpt::stream_result"]
     assert res["text"].strip() and 1 <= res["tokens"] <= 8
     assert res["stopped"] in ("eos", "max_new_tokens")
@@ -243,8 +231,8 @@ def test_streamed_answer_with_eight_tokens(page):
 )
 def test_hostile_prompts(page, value):
     page.text_area(key="gpt::prompt").input(value).run()
-    _ok(page)
-    assert "<script>" not in _html(page)
+    assert_ok(page)
+    assert "<script>" not in html_of(page)
     if not value:
         assert any("Type a prompt" in i.value for i in page.info)
         return

@@ -7,10 +7,9 @@ rerun after typing computes.
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from lessons.course import built_topics
-from tests.conftest import ROOT
+from tests.apptest import assert_ok, open_page
 
 HOSTILE = {
     "empty": "",
@@ -29,19 +28,10 @@ HOSTILE = {
 PAGES = ["views/home.py"] + [t.page for t in built_topics()]
 
 
-def _app(page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
-    at.run()
-    if page != "views/home.py":
-        at.switch_page(page)
-        at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 @pytest.mark.parametrize("page", PAGES)
 def test_every_text_input_survives_hostile_values(page):
-    at = _app(page)
+    at = open_page(page)
+    assert_ok(at)
     boxes = [*at.main.text_area, *at.main.text_input]
     if not boxes:
         pytest.skip(f"{page} has no text input")

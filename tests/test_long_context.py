@@ -9,11 +9,11 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from streamlit.testing.v1 import AppTest
 
 from lessons import attention_bench as ab
 from lessons import flash_attention as fa
 from lessons import rope_scaling as rs
+from tests.apptest import open_page
 from tests.conftest import ROOT
 
 # --- flash attention -------------------------------------------------------------------------
@@ -193,10 +193,7 @@ def test_perplexity_sweep_prefix_property(smollm2):
 
 
 def test_page_renders_and_sliders_move():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("views/long_context.py")
-    at.run()
+    at = open_page("views/long_context.py")
     assert not at.exception, [e.value for e in at.exception]
     assert "Long context" in at.title[0].value
     at.slider(key="lc_factor").set_value(8.0).run()
@@ -210,10 +207,7 @@ def test_page_renders_and_sliders_move():
 
 
 def test_page_buttons_with_smallest_settings():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.run()
-    at.switch_page("views/long_context.py")
-    at.run()
+    at = open_page("views/long_context.py")
     at.multiselect(key="lc_methods").set_value(["none", "linear"])
     at.multiselect(key="lc_lengths").set_value([64])
     at.button(key="lc_ppl_run").click().run()

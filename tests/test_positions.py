@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from lessons import learned_positions as lp
 from lessons import rope, sinusoidal
-from tests.conftest import ROOT
+from tests.apptest import open_page
 
 # --- sinusoidal -----------------------------------------------------------------------------
 
@@ -186,10 +186,7 @@ REAL_CHARTS = 3  # attention with/without rotation, real q.k vs distance
 
 
 def _page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
+    at = open_page(PAGE)
     assert not at.exception, [e.value for e in at.exception]
     return at
 

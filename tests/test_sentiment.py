@@ -11,12 +11,12 @@ import time
 import pytest
 import torch
 import torch.nn.functional as F
-from streamlit.testing.v1 import AppTest
 
 from models import jobs
 from models import sentiment as sent
 from models import sentiment_model as sm
 from models.sentiment_data import DataError, Row, encode, load_tokenizer, parse_bytes, split
+from tests.apptest import open_page
 from tests.conftest import ROOT
 
 POS = ["great", "wonderful", "superb", "moving", "delightful", "brilliant", "funny", "charming"]
@@ -319,10 +319,7 @@ def test_two_trainings_queue_for_the_slot():
 
 
 def test_page_trains_and_shows_curves_and_results():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("views/sentiment.py")
-    at.run()
+    at = open_page("views/sentiment.py")
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value.startswith("Project 1")
     at.select_slider(key="sent_size").set_value("tiny")
@@ -346,10 +343,7 @@ def test_page_trains_and_shows_curves_and_results():
 
 
 def test_page_offline_hub_source_is_unavailable_not_an_error():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("views/sentiment.py")
-    at.run()
+    at = open_page("views/sentiment.py")
     at.radio(key="sent_source").set_value("Hub: rotten_tomatoes")
     at.run()
     assert not at.exception, [e.value for e in at.exception]

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from lessons import chat
 from lessons import extractive as ex
+from tests.apptest import assert_ok, html_of, open_page
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
@@ -185,28 +186,16 @@ def test_abstractive_llm_with_few_tokens(smollm2):
 
 @pytest.fixture(scope="module")
 def page():
-    from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(APP, default_timeout=240)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    _ok(at)
+    at = open_page(PAGE)
+    assert_ok(at)
     return at
-
-
-def _ok(at):
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def _html(at) -> str:
-    return " ".join(h.proto.body for h in at.get("html"))
 
 
 def test_page_renders_an_example_with_reasons(page):
     assert page.title[0].value == "Project 2: summarization with BERT"
     assert any(s.value.startswith("Extractive summary: 3 of") for s in page.subheader)
-    assert "background:#fde68a" in _html(page)  # picked sentences highlighted
+    assert "background:#fde68a" in html_of(page)  # picked sentences highlighted
     assert len(page.get("plotly_chart")) == 3  # scores, heatmap, embedding map
     rouge = page.dataframe[0].value
     assert list(rouge["summary"]) == ["Extractive (pagerank)", "Lead-3 baseline"]
@@ -214,8 +203,8 @@ def test_page_renders_an_example_with_reasons(page):
 
     page.radio(key="sum::method").set_value("clustering").run()
     page.radio(key="sum::length_mode").set_value("percent").run()
-    _ok(page)
-    assert "border-bottom:3px solid" in _html(page)  # cluster colors in the article
+    assert_ok(page)
+    assert "border-bottom:3px solid" in html_of(page)  # cluster colors in the article
     assert any("of 22 sentences" in s.value for s in page.subheader)
     page.radio(key="sum::length_mode").set_value("sentences").run()
     page.radio(key="sum::method").set_value("pagerank").run()
@@ -233,14 +222,14 @@ HOSTILE = {
 @pytest.mark.parametrize("value", list(HOSTILE), ids=["empty", "one", "huge", "script", "rtl"])
 def test_hostile_articles_give_messages_or_results(page, value):
     page.text_area(key="sum::article::0").input(value).run()
-    _ok(page)
+    assert_ok(page)
     expected = HOSTILE[value]
     shown = " ".join(e.value for e in [*page.info, *page.warning, *page.caption, *page.subheader])
     if expected:
         assert expected in shown
     else:
         assert "Extractive summary" in shown
-    assert "<script>" not in _html(page) and "<img" not in _html(page)
+    assert "<script>" not in html_of(page) and "<img" not in html_of(page)
     if len(value) > 100_000:
         assert "only the first 60 are summarized" in shown
 
@@ -249,7 +238,7 @@ def test_abstractive_button_with_minimal_tokens(page):
     page.text_area(key="sum::article::0").input(ex.load_examples()[0].article).run()
     page.slider(key="sum::max_new_tokens").set_value(4).run()
     page.button(key="sum::abstract::run").click().run()
-    _ok(page)
+    assert_ok(page)
     res = page.session_state["sum::abstract"]
     assert res["llm"].text and 1 <= res["llm"].new_tokens <= 4
     assert any("unavailable offline" in i.value for i in page.info)  # the Hub summarizer's note

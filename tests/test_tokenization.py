@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from lessons import tokenization, tokenizer_training
 from lessons.tokenizer_training import CorpusError, TrainConfig
-from tests.conftest import ROOT
+from tests.apptest import open_page
 from ui.widgets import token_spans_html
 
 SENTENCE = "Transformers tokenize unbelievably well"
@@ -167,10 +166,7 @@ def test_too_small_corpus_or_vocabulary_gives_a_message():
 
 @pytest.fixture(scope="module")
 def page():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.run()
-    at.switch_page("views/tokenization.py")
-    at.run()
+    at = open_page("views/tokenization.py")
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -232,10 +228,7 @@ def test_page_with_real_and_hostile_inputs(page, text):
 
 
 def test_page_pasted_corpus_and_scratch_bpe_on_the_input():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.run()
-    at.switch_page("views/tokenization.py")
-    at.run()
+    at = open_page("views/tokenization.py")
     at.radio(key="tok_src").set_value("Paste my own").run()
     assert any("paste a training corpus" in i.value for i in at.info)
     at.text_area(key="tok_corpus").input("just three words").run()

@@ -10,6 +10,7 @@ import torch
 
 from lessons import chat
 from lessons import use_cases as uc
+from tests.apptest import assert_ok, html_of, open_page
 from tests.conftest import ROOT
 
 PASSAGE = (
@@ -335,24 +336,12 @@ HOSTILE = [
 
 @pytest.fixture(scope="module")
 def page():
-    from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(APP, default_timeout=240)
-    at.run()
-    at.switch_page("views/use_cases.py")
-    at.run()
+    at = open_page("views/use_cases.py")
     assert not at.exception, [e.value for e in at.exception]
     at.slider(key="uc::max_new_tokens").set_value(4)
     at.slider(key="uc::time_budget").set_value(5).run()
     return at
-
-
-def _ok(at):
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def _html(at) -> str:
-    return " ".join(h.proto.body for h in at.get("html"))
 
 
 @pytest.mark.parametrize(
@@ -367,7 +356,7 @@ def _html(at) -> str:
 )
 def test_each_run_button_gives_output(page, task, marker):
     page.button(key=f"uc::{task}::run").click().run()
-    _ok(page)
+    assert_ok(page)
     res = page.session_state[f"uc::{task}::result"]
     assert res["seconds"] > 0
     shown = " ".join(e.value for e in [*page.markdown, *page.caption])
@@ -379,8 +368,8 @@ def test_ner_and_classify_on_hostile_inputs(page):
     for value in HOSTILE:
         page.text_area(key="uc::ner::text").input(value).run()
         page.button(key="uc::ner::run").click().run()
-        _ok(page)
-        assert "<script>" not in _html(page)
+        assert_ok(page)
+        assert "<script>" not in html_of(page)
         captions = " ".join(c.value for c in page.caption)
         if not value:
             assert any("Type a text" in i.value for i in page.info)
@@ -390,10 +379,10 @@ def test_ner_and_classify_on_hostile_inputs(page):
             assert "200,000 characters" in captions
     page.text_area(key="uc::cls::sent::text").input(HOSTILE[3]).run()
     page.button(key="uc::classify::run").click().run()
-    _ok(page)
+    assert_ok(page)
     assert any("MiniLM zero-shot" in m.value for m in page.markdown)
     page.text_input(key="uc::cls::sent::labels").input(" , ,").run()
-    _ok(page)
+    assert_ok(page)
     assert any("at least one label" in i.value for i in page.info)
     page.text_input(key="uc::cls::sent::labels").input("positive, negative").run()
 
@@ -402,7 +391,7 @@ def test_hub_model_offline_gives_a_clear_message(page):
     page.selectbox(key="uc::ner::backend").set_value("dslim/bert-base-NER").run()
     page.text_area(key="uc::ner::text").input("Ada Lovelace was born in London in 1815.").run()
     page.button(key="uc::ner::run").click().run()
-    _ok(page)
+    assert_ok(page)
     assert any("unreachable" in w.value for w in page.warning)
     res = page.session_state["uc::ner::result"]  # the embedded path still answered
     assert res["who"]["source"].startswith("embedded") and res["r"].new_tokens >= 1
