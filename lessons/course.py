@@ -75,7 +75,13 @@ COURSE: tuple[Topic, ...] = (
         page="views/summarization.py",
         icon=":material/summarize:",
     ),
-    Topic("Advanced", "Knowledge distillation", "Teacher, student and soft targets, trained live."),
+    Topic(
+        "Advanced",
+        "Knowledge distillation",
+        "Teacher, student and soft targets, trained live.",
+        page="views/distillation.py",
+        icon=":material/school:",
+    ),
     Topic("Advanced", "DistilBERT", "What was removed from BERT, and what it cost."),
     Topic(
         "Advanced",

@@ -239,3 +239,20 @@ def load(path: str | Path) -> tuple[nn.Module, object, dict]:
         raise ModelDirError(f"{path}/config.json: unknown arch {config.get('arch')!r}")
     model.load_state_dict(state)
     return model.eval(), AutoTokenizer.from_pretrained(path), config
+
+
+def user_model_dir(path: str) -> Path:
+    """A model folder typed by a page user, allowed only under the temp dir, the gallery cache or
+    $GALLERY_MODEL_DIRS (':'-separated): a hosted app must not browse its server's disk."""
+    import os
+    import tempfile
+
+    from models.loader import cache_root
+
+    roots = [Path(tempfile.gettempdir()), cache_root()]
+    roots += [Path(p) for p in os.environ.get("GALLERY_MODEL_DIRS", "").split(":") if p]
+    target = Path(path).expanduser().resolve()
+    if not any(target.is_relative_to(r.resolve()) for r in roots):
+        allowed = ", ".join(str(r) for r in roots)
+        raise ModelDirError(f"Model folders are read only from: {allowed}.")
+    return target

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import tempfile
 
 import pytest
 import torch
@@ -204,6 +205,19 @@ def test_teacher_from_a_folder_caches_logits_for_the_training_rows(teacher_dir):
     assert "loaded from" in teacher.source
 
 
+def test_live_minilm_teacher_goes_through_project_1():
+    # A few seconds of fine-tuning: the integration is under test, not the teacher's quality.
+    rows = sample_rows(40)
+    logged: list[dict] = []
+    teacher = kd.prepare_teacher(rows, 6, log=logged.append)
+    assert isinstance(teacher.model, sm.MiniLMClassifier)
+    assert "fine-tuned live" in teacher.source and logged  # fit's evaluations were reported
+    assert teacher.soft.shape == (len(teacher.train), 2)
+    torch.testing.assert_close(
+        teacher.soft, kd.teacher_logits(teacher.model, teacher.train), rtol=1e-4, atol=1e-4
+    )
+
+
 def test_missing_teacher_folder_is_a_clear_error(tmp_path):
     with pytest.raises(sm.ModelDirError, match=r"no config\.json"):
         kd.prepare_teacher(sample_rows(), 10, str(tmp_path / "nowhere"))
@@ -273,3 +287,13 @@ def test_page_wrong_folder_fails_with_the_message_not_a_trace(tmp_path):
     assert not at.exception, [e.value for e in at.exception]
     assert job.state == "failed" and "no config.json" in job.error
     assert any("no config.json" in e.value for e in at.error)
+
+
+def test_typed_model_folder_outside_allowed_roots_is_refused(tmp_path):
+    from models import sentiment_model as sm
+
+    assert sm.user_model_dir(str(tmp_path)) == tmp_path.resolve()
+    with pytest.raises(sm.ModelDirError, match="read only from"):
+        sm.user_model_dir("/etc")
+    with pytest.raises(sm.ModelDirError):
+        sm.user_model_dir(f"{tempfile.gettempdir()}/../etc")  # no escaping through ..
