@@ -30,6 +30,6 @@ for section in SECTIONS:
     if pages:
         nav[section] = pages
 
-page = st.navigation(nav)
+page = st.navigation(nav, expanded=True)  # the whole course, not "View 3 more"
 sidebar.render()
 page.run()
