@@ -16,7 +16,7 @@ PAGES = [None] + [t.page for t in built_topics()]
 def test_page_renders_offline(app_url, visit, page_file):
     visit.page.goto(page_url(app_url, page_file))
     wait_idle(visit.page)
-    boxes = visit.page.locator("textarea")
+    boxes = visit.page.locator('[data-testid="stMain"]').get_by_role("textbox")
     if boxes.count():  # the page's main input takes a new sentence and re-renders
         boxes.first.fill("A new sentence typed in a real browser, with émojis 👩‍👩‍👧 too.")
         boxes.first.press("Control+Enter")
