@@ -82,7 +82,13 @@ COURSE: tuple[Topic, ...] = (
         page="views/distillation.py",
         icon=":material/school:",
     ),
-    Topic("Advanced", "DistilBERT", "What was removed from BERT, and what it cost."),
+    Topic(
+        "Advanced",
+        "DistilBERT",
+        "What was removed from BERT, and what it cost.",
+        page="views/distilbert.py",
+        icon=":material/compress:",
+    ),
     Topic(
         "Advanced",
         "Long context: RoPE & Flash Attention",
