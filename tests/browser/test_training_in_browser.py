@@ -1,0 +1,26 @@
+"""Real Chromium: Project 1 trains live (background job, curves, results) with no network."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.helpers import exceptions, page_url, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+def test_sentiment_trains_live_and_shows_results(app_url, visit):
+    page = visit.page
+    page.goto(page_url(app_url, "views/sentiment.py"))
+    wait_idle(page)
+    slider = page.get_by_role("slider", name="Time budget (seconds)")
+    slider.focus()
+    slider.press("Home")  # the minimum budget: 10 s
+    page.wait_for_timeout(300)
+    wait_idle(page)
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("Finished in").wait_for(timeout=120_000)
+    wait_idle(page, timeout=120)
+    assert page.locator(".js-plotly-plot").count() >= 2  # curves, then confusion matrix
+    assert "Best validation accuracy" in page.inner_text("body")
+    assert exceptions(page) == [] and visit.foreign == []
