@@ -17,14 +17,7 @@ from models import sentiment_model as sm
 from models.sentiment_data import Encoded, Row, load_tokenizer
 from tests.conftest import ROOT
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # Two shared cores: two OpenMP threads per test process spin against each other.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # --- soft targets ------------------------------------------------------------------------------

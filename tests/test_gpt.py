@@ -32,16 +32,6 @@ TINY = GPTConfig(block_size=16, vocab_size=11, n_layer=2, n_head=4, n_embd=32)
 TEXT = (ROOT / "assets" / "text" / "lamplighters.txt").read_text(encoding="utf-8")
 
 
-@pytest.fixture
-def one_thread():
-    """On a shared, oversubscribed CI machine two OpenMP threads spin-wait for each other and a
-    step gets ~10x slower; one thread keeps the short budget meaningful."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _cfg(**kw) -> GPTConfig:
     return GPTConfig(**{**TINY.__dict__, **kw})
 

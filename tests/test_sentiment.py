@@ -37,14 +37,7 @@ def synthetic_rows(n: int, seed: int = 0) -> list[Row]:
     return rows
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # Tests share two cores with other test processes; two OpenMP threads each then spin against
-    # each other (measured 4x slower). Behaviour, not speed, is under test here.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

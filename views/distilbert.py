@@ -45,9 +45,14 @@ def _hub_params(repo: str) -> int:
         )
 
 
+@st.cache_data(show_spinner=False)
+def _base_configs() -> list[db.ArchRow]:
+    return db.base_configs()  # ~3 s of model construction (on meta): once per process
+
+
 # 1. The two configurations ------------------------------------------------------------------
 st.subheader("BERT-base vs DistilBERT, from their configurations")
-rows = db.base_configs()
+rows = _base_configs()
 table = pd.DataFrame([r.__dict__ for r in rows])
 table["params"] = table["params"].map("{:,}".format)
 st.dataframe(table, hide_index=True)
