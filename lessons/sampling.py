@@ -22,6 +22,33 @@ class SamplingConfig:
     repetition_penalty: float = 1.0  # 1 = off; > 1 discourages tokens already in the text
 
 
+@dataclass(frozen=True)
+class GenConfig:
+    """Every knob of one generation, for every engine (transformers `generate`, llama.cpp) and
+    every page: the cap, the sampling knobs (temperature 0 = greedy), the seed, the clock."""
+
+    max_new_tokens: int = 128
+    temperature: float = 0.0  # 0 = greedy (reproducible lessons); > 0 samples
+    top_k: int = 0  # 0 = off
+    top_p: float = 1.0  # 1 = off
+    repetition_penalty: float = 1.0  # 1 = off
+    seed: int = 0  # for sampling; the global RNG is left untouched
+    time_budget_s: float = 20.0  # stop generating after this many seconds, with a notice
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature <= 0
+
+    def sampling(self) -> SamplingConfig:
+        """The distribution knobs alone (greedy shows the model's own distribution, T = 1)."""
+        return SamplingConfig(
+            temperature=1.0 if self.greedy else self.temperature,
+            top_k=self.top_k,
+            top_p=self.top_p,
+            repetition_penalty=self.repetition_penalty,
+        )
+
+
 def repetition_penalty(
     logits: torch.Tensor, prev_ids: torch.Tensor, penalty: float
 ) -> torch.Tensor:

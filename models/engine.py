@@ -10,27 +10,21 @@ streamed answers go through `engine_for(handle)`.
 from __future__ import annotations
 
 import atexit
+import importlib
+import json
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
+from lessons.sampling import GenConfig
 from models import embedded
 
 HARD_MAX_NEW_TOKENS = 512
-
-
-@dataclass
-class Sampling:
-    max_new_tokens: int = 128
-    temperature: float = 0.0  # 0 = greedy
-    top_k: int = 0  # 0 = off
-    top_p: float = 1.0
-    repetition_penalty: float = 1.0
-    seed: int = 0
-    time_budget_s: float = 30.0
 
 
 @dataclass
@@ -50,18 +44,49 @@ class Engine(Protocol):
     def stream(
         self,
         messages: list[dict[str, str]],
-        cfg: Sampling,
+        cfg: GenConfig,
         stats: StreamStats,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> Iterator[str]: ...
 
 
+_probe = {"at": -1e9, "ok": False}
+PROBE_EVERY_S = 15.0  # how often a missing llama.cpp is looked for again (it may be building)
+
+
 def llama_cpp_available() -> bool:
+    """Is llama-cpp-python importable? Re-checked every 15 s while it is not: set-up builds it
+    in the background, and the app picks it up on the next answer once it lands."""
+    if _probe["ok"]:
+        return True
+    now = time.monotonic()
+    if now - _probe["at"] < PROBE_EVERY_S:
+        return False
+    _probe["at"] = now
+    importlib.invalidate_caches()  # a package installed after start-up is found
     try:
         import llama_cpp  # noqa: F401
     except Exception:
         return False
+    _probe["ok"] = True
     return True
+
+
+def build_state() -> str:
+    """The background build's state, from scripts/engine_build.py's status file."""
+    try:
+        return json.loads((Path(sys.prefix) / "engine-build.json").read_text()).get("state", "")
+    except (OSError, ValueError):
+        return ""
+
+
+def status_line() -> str:
+    """One line for the sidebar: which engine streams answers, and why."""
+    if llama_cpp_available():
+        return "llama.cpp"
+    if build_state() == "building":
+        return "transformers (llama.cpp is building in the background)"
+    return "transformers (llama.cpp not installed)"
 
 
 class LlamaCppEngine:
@@ -148,6 +173,8 @@ class TransformersEngine:
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
+        from lessons.chat import generate_kwargs
+
         h = self.handle
         max_new = max(1, min(int(cfg.max_new_tokens), HARD_MAX_NEW_TOKENS))
         start = time.perf_counter()
@@ -175,17 +202,7 @@ class TransformersEngine:
                 stopping_criteria=StoppingCriteriaList([_Stop()]),
                 pad_token_id=h.tokenizer.pad_token_id or h.tokenizer.eos_token_id,
             )
-            if cfg.temperature > 0:
-                kwargs.update(
-                    do_sample=True,
-                    temperature=cfg.temperature,
-                    top_k=cfg.top_k or None,
-                    top_p=cfg.top_p,
-                )
-            else:
-                kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-            if cfg.repetition_penalty != 1.0:
-                kwargs["repetition_penalty"] = cfg.repetition_penalty
+            kwargs.update(generate_kwargs(cfg))
             result: dict[str, Any] = {}
 
             def run() -> None:

@@ -7,7 +7,9 @@ runs in a daemon thread with:
 - a time budget and a stop event, checked by the work between steps;
 - a heartbeat lease: the page's polling fragment calls `job.beat()`; if nobody has looked for
   `lease_s` seconds (the user left the page or closed the tab) the job stops itself.
-Metrics are appended to a list the page reads; nothing here imports Streamlit.
+A `Job` is a `models.training.Reporter`: trainers call `job.check()`, `job.log(...)` and
+`job.progress(...)` and never know they run behind a page. Metrics are appended to a list the
+page reads; nothing here imports Streamlit.
 """
 
 from __future__ import annotations
@@ -21,14 +23,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from models.training import Stopped
+
 SLOTS = max(1, int(os.environ.get("GALLERY_SLOTS", "1")))
 _slot = threading.BoundedSemaphore(SLOTS)
 _active: set[Job] = set()
 _active_lock = threading.Lock()
-
-
-class Stopped(Exception):
-    """Raised inside work when the job must stop (stop click, budget, lease expired)."""
 
 
 @dataclass(eq=False)
@@ -38,7 +38,7 @@ class Job:
     lease_s: float | None = 30.0
     state: str = "queued"  # queued | waiting | running | done | stopped | timeout | failed
     message: str = ""
-    progress: float = 0.0
+    fraction: float = 0.0  # 0..1, what the trainer last reported
     metrics: list[dict[str, Any]] = field(default_factory=list)
     result: Any = None
     error: str | None = None
@@ -105,10 +105,9 @@ class Job:
         with self._lock:
             self.metrics.append(values)
 
-    def report(self, progress: float | None = None, message: str | None = None) -> None:
-        if progress is not None:
-            self.progress = min(1.0, max(0.0, progress))
-        if message is not None:
+    def progress(self, fraction: float, message: str = "") -> None:
+        self.fraction = min(1.0, max(0.0, fraction))
+        if message:
             self.message = message
 
 
@@ -151,7 +150,7 @@ def _lease_expired(job: Job) -> bool:
 def start(
     name: str, work: Callable[[Job], Any], budget_s: float, lease_s: float | None = 30.0
 ) -> Job:
-    """Start `work(job)` in a daemon thread; it should call `job.check()` between steps."""
+    """Start `work(job)` in a daemon thread; the job is the work's `Reporter`."""
     job = Job(name=name, budget_s=budget_s, lease_s=lease_s)
     thread = threading.Thread(target=_run, args=(job, work), name=f"job:{name}", daemon=True)
     job._thread = thread

@@ -13,30 +13,14 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from models import embedded, network
+from models import embedded, network, registry
+from models.handle import Handle
 from models.registry import Choice, default_choice, get_choice
 
 Progress = Callable[[str], None]
-
-
-@dataclass
-class Loaded:
-    choice: Choice
-    tokenizer: Any
-    model: Any | None  # None for tokenizer-only choices
-    lock: threading.RLock  # fast tokenizers and shared modules are not thread-safe
-    device: str
-    load_seconds: float
-    fallback_reason: str | None = None  # set when another choice was asked for and failed
-
-    @property
-    def params(self) -> int:
-        # .parameters() yields a tied tensor once, so tied embeddings count once.
-        return sum(p.numel() for p in self.model.parameters()) if self.model is not None else 0
 
 
 class ModelLoadError(RuntimeError):
@@ -115,29 +99,40 @@ def _load_tokenizer(choice: Choice, progress: Progress) -> Any:
     return AutoTokenizer.from_pretrained(choice.repo)
 
 
+# kind -> the transformers auto class that loads it
+AUTO_CLASS = {
+    "encoder": "AutoModel",
+    "causal-lm": "AutoModelForCausalLM",
+    "seq2seq": "AutoModelForSeq2SeqLM",
+    "token-cls": "AutoModelForTokenClassification",
+    "qa": "AutoModelForQuestionAnswering",
+    "masked-lm": "AutoModelForMaskedLM",
+    "seq-cls": "AutoModelForSequenceClassification",
+}
+
+
 def _load_model(choice: Choice, progress: Progress) -> Any:
-    from transformers import AutoModel, AutoModelForCausalLM, AutoModelForSeq2SeqLM
+    import transformers
 
     # Eager attention: pages read attention weights, which SDPA silently does not return.
     kw = {"attn_implementation": "eager"}
+    auto = getattr(transformers, AUTO_CLASS[choice.kind])
     if choice.key == "minilm-embedded":
-        return AutoModel.from_pretrained(embedded.minilm_dir(), **kw)
+        return auto.from_pretrained(embedded.minilm_dir(), **kw)
     if choice.key == "smollm2-embedded":
         path = _smollm2_dir("model", progress)
         try:
-            return AutoModelForCausalLM.from_pretrained(path, **kw)
+            return auto.from_pretrained(path, **kw)
         except Exception:
             progress("The converted SmolLM2 cache was unreadable; rebuilding it…")
             shutil.rmtree(path, ignore_errors=True)
-            return AutoModelForCausalLM.from_pretrained(_smollm2_dir("model", progress), **kw)
-    if choice.kind == "encoder":
-        return AutoModel.from_pretrained(choice.repo, **kw)
-    if choice.kind == "seq2seq":
-        return AutoModelForSeq2SeqLM.from_pretrained(choice.repo, **kw)
-    return AutoModelForCausalLM.from_pretrained(choice.repo, dtype="float32", **kw)
+            return auto.from_pretrained(_smollm2_dir("model", progress), **kw)
+    if choice.kind == "causal-lm":
+        kw["dtype"] = "float32"  # Hub checkpoints in bf16 are slow on CPUs without AVX-512
+    return auto.from_pretrained(choice.repo, **kw)
 
 
-def load(key: str, progress: Progress = _noop, tokenizer_only: bool = False) -> Loaded:
+def load(key: str, progress: Progress = _noop, tokenizer_only: bool = False) -> Handle:
     """Load one choice (or only its tokenizer). Raises ModelLoadError with a readable message."""
     choice = get_choice(key)
     if choice.source == "hub" and not choice.available():
@@ -145,37 +140,46 @@ def load(key: str, progress: Progress = _noop, tokenizer_only: bool = False) -> 
             f"{choice.label} needs the Hugging Face Hub, which is unreachable "
             f"({network.detect().reason}), and it is not in the local cache."
         )
+    if choice.source == "prepared" and not choice.available():
+        raise ModelLoadError(
+            f"{choice.label} has not been trained on this machine yet: run `make prepare`."
+        )
     start = time.perf_counter()
     progress(f"Loading {choice.label}…")
+    dev = device()
     try:
-        tokenizer = _load_tokenizer(choice, progress)
-        model = None
-        if choice.kind != "tokenizer" and not tokenizer_only:
-            model = _load_model(choice, progress).eval()
-            dev = device()
+        if choice.custom_loader:
+            tokenizer, model = registry.resolve_loader(choice)(choice)
+        else:
+            tokenizer = _load_tokenizer(choice, progress)
+            model = None
+            if choice.kind != "tokenizer" and not tokenizer_only:
+                model = _load_model(choice, progress)
+        if model is not None and hasattr(model, "eval"):
+            model = model.eval()
             if dev != "cpu":
                 model = model.to(dev)
     except ModelLoadError:
         raise
     except Exception as exc:  # network, corrupt file, missing package, OOM …
         raise ModelLoadError(f"Could not load {choice.label}: {type(exc).__name__}: {exc}") from exc
-    return Loaded(
+    return Handle(
         choice=choice,
         tokenizer=tokenizer,
         model=model,
         lock=threading.RLock(),
-        device=device() if model is not None else "cpu",
+        device=dev if model is not None and hasattr(model, "parameters") else "cpu",
         load_seconds=time.perf_counter() - start,
     )
 
 
-def load_with_fallback(key: str, role: str, progress: Progress = _noop) -> Loaded:
-    """Load `key`; if it fails, load the role's embedded choice and say why."""
+def load_with_fallback(key: str, role: str, progress: Progress = _noop) -> Handle:
+    """Load `key`; if it fails, load the role's offline choice (when it has one) and say why."""
     try:
         return load(key, progress)
     except ModelLoadError as exc:
         fallback = default_choice(role)
-        if fallback.key == key:
+        if fallback is None or fallback.key == key:
             raise
         progress(f"{exc} Falling back to {fallback.label}.")
         handle = load(fallback.key, progress)

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import math
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -26,7 +24,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.jobs import Stopped
 from models.sentiment_data import (
     DataError,
     Encoded,
@@ -40,6 +37,7 @@ from models.sentiment_data import (
     write_jsonl,
 )
 from models.sentiment_model import ModelDirError, build, load, save
+from models.training import CliReporter, Recorder, Reporter, Stopped, print_json
 
 
 @dataclass
@@ -129,16 +127,15 @@ def fit(
     val: Encoded,
     cfg: TrainConfig,
     budget_s: float,
-    check: Callable[[], None] | None = None,
-    on_eval: Callable[[dict], None] | None = None,
-    on_progress: Callable[[float], None] | None = None,
+    reporter: Reporter | None = None,
     reserve_s: float = 0.0,
     max_steps: int | None = None,
 ) -> FitResult:
     """Train until `budget_s` seconds have passed (minus time kept back for the last evaluation and
     `reserve_s` for saving) or `max_steps`, evaluating about 16 times; ends with the best
-    validation weights.
-    `check()` may raise `models.jobs.Stopped` (stop button, page left): we still keep the best."""
+    validation weights. Each evaluation is one `reporter.log(...)` row; `reporter.check()` may
+    raise `Stopped` (stop button, page left): we still keep the best."""
+    reporter = reporter or Recorder()
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     opt = optimizer(model, cfg)
@@ -172,16 +169,14 @@ def fit(
         ):
             res.best, res.best_probs = row, ev["probs"]
             best_state = copy.deepcopy(model.state_dict())
-        if on_eval:
-            on_eval(row)
+        reporter.log(**row)
 
     model.train()
     try:
         done = False
         while not done:
             for input_ids, mask, y in batches(train, cfg.batch_size, gen):
-                if check:
-                    check()
+                reporter.check()
                 now = time.monotonic()
                 # Keep room for the final evaluation (as long as the last one took, plus margin).
                 if now + 1.5 * eval_cost >= deadline or res.steps == max_steps:
@@ -208,8 +203,9 @@ def fit(
                 run_loss += loss.item() * len(y)
                 run_correct += (logits.argmax(-1) == y).sum().item()
                 run_n += len(y)
-                if on_progress:
-                    on_progress(min(1.0, (time.monotonic() - t0) / budget_s))
+                reporter.progress(
+                    (time.monotonic() - t0) / budget_s, f"training ({res.steps} steps)"
+                )
     except Stopped as exc:
         res.stopped = str(exc)
     if run_n or not res.history:
@@ -241,9 +237,7 @@ def run_training(
     arch: str,
     size: str,
     budget_s: float,
-    check: Callable[[], None] | None = None,
-    log: Callable[[dict], None] | None = None,
-    progress: Callable[[float], None] | None = None,
+    reporter: Reporter | None = None,
     seed: int = 0,
 ) -> Trained:
     """Split, tokenize, build, fit within `budget_s` (setup included), predict the validation
@@ -255,12 +249,12 @@ def run_training(
     tokenizer = load_tokenizer()
     torch.manual_seed(cfg.seed)
     model = build("scratch", size, max_len=cfg.max_len) if arch == "scratch" else build(arch)
-    if check:
-        check()
+    reporter = reporter or Recorder()
+    reporter.check()
     train_enc = encode(tokenizer, train_rows, cfg.max_len)
     val_enc = encode(tokenizer, val_rows, cfg.max_len)
     left = budget_s - (time.monotonic() - t0)
-    res = fit(model, train_enc, val_enc, cfg, left, check, log, progress, reserve_s=0.05 * budget_s)
+    res = fit(model, train_enc, val_enc, cfg, left, reporter, reserve_s=0.05 * budget_s)
     return Trained(arch, model, tokenizer, cfg, val_rows, res.best_probs, res)
 
 
@@ -311,11 +305,57 @@ def latency_ms(model: nn.Module, tokenizer, texts: list[str], max_len: int = 64)
     return 1000 * (time.perf_counter() - t) / len(texts)
 
 
+def hub_rows(name: str = "rotten_tomatoes", n: int = 4_000, split: str = "train") -> list:
+    """`n` shuffled rows of a Hub sentiment set with text/label columns, via `datasets`
+    (needs the network or the local datasets cache)."""
+    from datasets import load_dataset
+
+    from models.sentiment_data import Row
+
+    ds = load_dataset(name, split=split).shuffle(seed=0)
+    ds = ds.select(range(min(n, len(ds))))
+    return [Row(t, int(y)) for t, y in zip(ds["text"], ds["label"], strict=True)]
+
+
+def confusion_matrix(labels: list[int], preds: list[int], n_classes: int = 2) -> list[list[int]]:
+    """counts[t][p]: rows with true label t predicted as p."""
+    counts = [[0] * n_classes for _ in range(n_classes)]
+    for t, p in zip(labels, preds, strict=True):
+        counts[t][p] += 1
+    return counts
+
+
+def step_cost(archs: tuple[str, ...] = ("scratch", "minilm"), batch: int = 16, reps: int = 3):
+    """Measured here: ms per training step (forward + backward + AdamW) of each architecture on
+    one batch of sample-length reviews, best of `reps` after a warm-up step, and examples/s.
+    Pages quote this instead of a typed ratio."""
+    tokenizer = load_tokenizer()
+    texts = ["a quietly moving film, though the middle drags on and on"] * batch
+    ids, mask = collate(tokenizer(texts, truncation=True, max_length=64)["input_ids"])
+    y = torch.zeros(batch, dtype=torch.long)
+    out = {}
+    for arch in archs:
+        model = build("scratch", "small") if arch == "scratch" else build(arch)
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+        model.train()
+        best = float("inf")
+        for i in range(reps + 1):
+            t = time.perf_counter()
+            loss = F.cross_entropy(model(ids, mask)[0], y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if i:  # the first step warms up the allocator and kernels
+                best = min(best, time.perf_counter() - t)
+        out[arch] = {"ms_per_step": 1000 * best, "examples_per_s": batch / best}
+    return out
+
+
 # --- command line ------------------------------------------------------------------------------
 
 
 def _print(row: dict) -> None:
-    print(json.dumps(row), flush=True)
+    print_json(row)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -339,7 +379,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     left = budget_s - (time.monotonic() - t_start)
     # Saving 90 MB of MiniLM weights takes a few seconds; the scratch model is 4 MB.
     reserve_s = 5.0 if cfg.arch == "minilm" else 1.0
-    res = fit(model, train_enc, val_enc, cfg, left, on_eval=_print, reserve_s=reserve_s)
+    res = fit(model, train_enc, val_enc, cfg, left, CliReporter(), reserve_s=reserve_s)
     extra = {
         "train": asdict(cfg),
         "best": res.best,

@@ -140,14 +140,15 @@ def bench_pages(out: dict) -> None:
 def bench_decode(out: dict, new_tokens: int = 64) -> None:
     """Batch-1 chat decode of the embedded model: the page's engine vs transformers' eager fp32
     generate, measured in the same run, beside the memory-bandwidth bound."""
+    from lessons.sampling import GenConfig
     from models import engine, loader
 
     handle = loader.load("smollm2-embedded")
     messages = [{"role": "user", "content": "Write a short story about a robot learning to paint."}]
-    cfg = engine.Sampling(max_new_tokens=new_tokens, time_budget_s=300)
+    cfg = GenConfig(max_new_tokens=new_tokens, time_budget_s=300)
 
     def rate(eng) -> float:
-        list(eng.stream(messages, engine.Sampling(max_new_tokens=4), engine.StreamStats()))
+        list(eng.stream(messages, GenConfig(max_new_tokens=4), engine.StreamStats()))
         best = 0.0
         for _ in range(2):
             stats = engine.StreamStats()

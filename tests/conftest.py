@@ -16,6 +16,26 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _broken_model_loads():
+    """`GALLERY_TEST_BREAK_LOADS=1 pytest …`: every model load fails, as on a machine where the
+    embedded packages are missing. Every test that needs a model must then fail (see
+    CONTRIBUTING: a test that still passes is a defect)."""
+    if os.environ.get("GALLERY_TEST_BREAK_LOADS") != "1":
+        yield
+        return
+    from models import loader
+
+    real = loader.load
+
+    def broken(key, *args, **kwargs):
+        raise loader.ModelLoadError(f"Could not load {key}: broken on purpose for this test run")
+
+    loader.load = broken
+    yield
+    loader.load = real
+
+
 @pytest.fixture(scope="session")
 def minilm():
     from models import loader

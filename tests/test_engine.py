@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from lessons.sampling import GenConfig
 from models import engine
 
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
@@ -18,14 +19,14 @@ def _run(eng, cfg, should_stop=lambda: False):
 
 def test_transformers_engine_streams_and_caps_tokens(smollm2):
     eng = engine.engine_for(smollm2, prefer_fast=False)
-    text, stats = _run(eng, engine.Sampling(max_new_tokens=6))
+    text, stats = _run(eng, GenConfig(max_new_tokens=6))
     assert text.strip() and stats.new_tokens <= 6
     assert stats.stopped_by in ("eos", "max_new_tokens")
 
 
 def test_stop_request_ends_the_stream(smollm2):
     eng = engine.engine_for(smollm2, prefer_fast=False)
-    _, stats = _run(eng, engine.Sampling(max_new_tokens=40), should_stop=lambda: True)
+    _, stats = _run(eng, GenConfig(max_new_tokens=40), should_stop=lambda: True)
     assert stats.stopped_by == "stopped" and stats.new_tokens <= 2
 
 
@@ -38,7 +39,7 @@ needs_llama = pytest.mark.skipif(
 def test_llama_cpp_serves_the_embedded_model(smollm2):
     eng = engine.engine_for(smollm2)
     assert isinstance(eng, engine.LlamaCppEngine)
-    text, stats = _run(eng, engine.Sampling(max_new_tokens=12))
+    text, stats = _run(eng, GenConfig(max_new_tokens=12))
     assert text.strip()
     assert 0 < stats.new_tokens <= 12 and stats.tokens_per_s > 0
 
@@ -63,5 +64,5 @@ def test_llama_cpp_logits_match_transformers(smollm2):
 @needs_llama
 def test_llama_cpp_time_budget(smollm2):
     eng = engine.engine_for(smollm2)
-    _, stats = _run(eng, engine.Sampling(max_new_tokens=200, time_budget_s=0.0))
+    _, stats = _run(eng, GenConfig(max_new_tokens=200, time_budget_s=0.0))
     assert stats.stopped_by == "time_budget" and stats.new_tokens <= 2

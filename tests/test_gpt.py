@@ -13,18 +13,10 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from models.gpt import GPT, CausalSelfAttention, CheckpointError, GPTConfig, load_checkpoint
-from models.gpt_train import (
-    CharData,
-    DataError,
-    TrainConfig,
-    decode_text,
-    get_batch,
-    main,
-    make_optimizer,
-    plain_step,
-    read_text_file,
-)
+from models.gpt.__main__ import main
+from models.gpt.data import CharData, DataError, decode_text, get_batch, read_text_file
+from models.gpt.model import GPT, CausalSelfAttention, CheckpointError, GPTConfig, load_checkpoint
+from models.gpt.trainer import TrainConfig, make_optimizer, plain_step
 from tests.apptest import open_page
 from tests.conftest import ROOT
 
@@ -190,7 +182,8 @@ def test_cli_trains_with_lightning_saves_and_samples(tmp_path, capsys, one_threa
 
 
 def test_overhead_times_both_loops_on_the_same_model():
-    from models.gpt_train import overhead, preset
+    from models.gpt.overhead import overhead
+    from models.gpt.trainer import preset
 
     data = CharData.from_text(TEXT, block_size=32)
     model_cfg, cfg = preset("tiny", data.vocab_size)

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from models import loader, network, registry
+from models.handle import ModelHandle, private_copy
 
 
 def test_embedded_models_load_with_real_parameter_counts(minilm, smollm2):
@@ -63,9 +64,63 @@ def test_unknown_model_key_is_a_clear_error():
         registry.get_choice("nope")
 
 
-def test_every_role_has_an_available_embedded_default():
-    for role in registry.ROLES:
-        assert registry.default_choice(role).available()
+def test_sidebar_roles_have_an_available_embedded_default():
+    for role in registry.ROLE_TITLES:
+        choice = registry.default_choice(role)
+        assert choice.source == "embedded" and choice.available()
+
+
+def test_every_kind_a_page_needs_has_a_role():
+    kinds = {c.kind for choices in registry.ROLES.values() for c in choices}
+    need = {"encoder", "causal-lm", "seq2seq", "token-cls", "qa", "masked-lm", "server"}
+    assert need <= kinds
+    # Hub-only roles have no offline default: pages ask with optional=True and say why.
+    assert registry.default_choice("fill-mask") is None
+
+
+KIND_REPOS = {
+    "google-bert/bert-base-uncased": ("bert-base-uncased-mlm", "masked-lm", "MaskedLM"),
+    "dslim/bert-base-NER": ("bert-base-ner", "token-cls", "TokenClassification"),
+    "distilbert/distilbert-base-cased-distilled-squad": ("distilbert-squad", "qa",
+                                                          "QuestionAnswering"),
+    "sshleifer/distilbart-cnn-12-6": ("distilbart-cnn", "seq2seq", "ConditionalGeneration"),
+    "HuggingFaceTB/SmolLM2-135M-Instruct": ("smollm2-135m-hub", "causal-lm", "CausalLM"),
+}  # fmt: skip
+
+
+def test_every_hub_kind_loads_through_the_one_loader_from_a_local_cache(monkeypatch, tmp_path):
+    from tests.fakehub import fake_hub
+
+    fake_hub(monkeypatch, tmp_path, {repo: kind for repo, (_, kind, _) in KIND_REPOS.items()})
+    for key, kind, cls in KIND_REPOS.values():
+        choice = registry.get_choice(key)
+        assert choice.kind == kind and choice.available(), key  # cached: usable offline
+        handle = loader.load(key)
+        assert isinstance(handle, ModelHandle)
+        assert type(handle.model).__name__.endswith(cls), (key, type(handle.model).__name__)
+        assert not handle.model.training and handle.fallback_reason is None
+
+
+def test_private_copy_is_detached_and_trainable(minilm):
+    copy = private_copy(minilm)
+    assert copy.private and not minilm.private
+    assert copy.lock is not minilm.lock and copy.tokenizer is not minilm.tokenizer
+    shared = minilm.model.embeddings.word_embeddings.weight
+    mine = copy.model.embeddings.word_embeddings.weight
+    assert mine.data_ptr() != shared.data_ptr() and torch.equal(mine, shared)
+    before = shared.detach().clone()
+    with torch.no_grad():
+        mine.add_(1.0)  # training the copy …
+    assert torch.equal(shared, before)  # … leaves the shared model as it was
+    assert copy.model.training and not minilm.model.training
+
+
+def test_prepared_choice_is_unavailable_until_made(monkeypatch, tmp_path):
+    monkeypatch.setenv("GALLERY_CACHE", str(tmp_path))
+    choice = registry.get_choice("sentiment-minilm-prepared")
+    assert choice.source == "prepared" and not choice.available()
+    with pytest.raises(loader.ModelLoadError, match="make prepare"):
+        loader.load(choice.key)
 
 
 def test_offline_env_is_honoured(monkeypatch):

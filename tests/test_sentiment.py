@@ -16,6 +16,7 @@ from models import jobs
 from models import sentiment as sent
 from models import sentiment_model as sm
 from models.sentiment_data import DataError, Row, encode, load_tokenizer, parse_bytes, split
+from models.training import Recorder, Stopped
 from tests.apptest import open_page
 from tests.conftest import ROOT
 
@@ -114,16 +115,17 @@ def test_fit_beats_chance_on_held_out_rows_and_keeps_the_best(tokenizer):
     train_rows, val_rows = split(synthetic_rows(400, seed=1), 0.2, seed=0)
     cfg = sent.default_config("scratch", size="tiny", warmup_steps=10, lr=3e-3)
     model = sent.build("scratch", "tiny")
-    logged = []
+    rec = Recorder()
     res = sent.fit(
         model,
         encode(tokenizer, train_rows, 32),
         encode(tokenizer, val_rows, 32),
         cfg,
         budget_s=120.0,
-        on_eval=logged.append,
+        reporter=rec,
         max_steps=80,  # a fixed amount of training, however busy the machine is
     )
+    logged = [{k: v for k, v in r.items() if k != "t"} for r in rec.rows]
     assert logged and res.best in logged and res.steps > 0
     assert res.best["val_acc"] == max(r["val_acc"] for r in logged)
     assert res.best["val_acc"] >= 0.8, logged
@@ -133,13 +135,13 @@ def test_fit_beats_chance_on_held_out_rows_and_keeps_the_best(tokenizer):
 
 
 def test_a_stop_during_fit_still_returns_a_model(tokenizer):
-    calls = 0
+    class StopAfterFive(Recorder):
+        calls = 0
 
-    def check():
-        nonlocal calls
-        calls += 1
-        if calls > 5:
-            raise jobs.Stopped("stopped by the user")
+        def check(self):
+            self.calls += 1
+            if self.calls > 5:
+                raise Stopped("stopped by the user")
 
     rows = synthetic_rows(60)
     res = sent.fit(
@@ -148,7 +150,7 @@ def test_a_stop_during_fit_still_returns_a_model(tokenizer):
         encode(tokenizer, rows[50:], 32),
         sent.default_config("scratch", size="tiny"),
         budget_s=30,
-        check=check,
+        reporter=StopAfterFive(),
     )
     assert res.stopped == "stopped by the user" and res.steps <= 5 and res.best is not None
 
@@ -287,16 +289,11 @@ def test_two_trainings_queue_for_the_slot():
     rows = synthetic_rows(60)
 
     def work(job):
-        def progress(frac):
-            job.report(progress=frac)
-
-        return sent.run_training(
-            rows, "scratch", "tiny", 20, job.check, lambda r: job.log(**r), progress
-        )
+        return sent.run_training(rows, "scratch", "tiny", 20, job)
 
     first = jobs.start("sent-first", work, budget_s=30)
     deadline = time.monotonic() + 20
-    while first.progress == 0 and time.monotonic() < deadline:  # training steps have begun
+    while first.fraction == 0 and time.monotonic() < deadline:  # training steps have begun
         time.sleep(0.05)
     second = jobs.start("sent-second", work, budget_s=30)
     time.sleep(0.5)
@@ -315,12 +312,12 @@ def test_page_trains_and_shows_curves_and_results():
     at = open_page("views/sentiment.py")
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value.startswith("Project 1")
-    at.select_slider(key="sent_size").set_value("tiny")
-    budget = at.slider(key="sent_budget")
+    at.select_slider(key="sent::size").set_value("tiny")
+    budget = at.slider(key="sent::budget")
     budget.set_value(budget.min)
-    at.button(key="sent_go").click()
+    at.button(key="go::sent::train").click()
     at.run()
-    job = at.session_state["job::sentiment"]
+    job = at.session_state["job::sent::train"]
     assert job.budget_s >= 10
     job.join(90)
     assert job.state in ("done", "timeout"), (job.state, job.error)
@@ -329,7 +326,7 @@ def test_page_trains_and_shows_curves_and_results():
     assert not at.exception, [e.value for e in at.exception]
     charts = at.get("plotly_chart")
     assert len(charts) >= 3  # curves, confusion matrix, attention heatmap
-    assert at.session_state["sentiment::trained"].fit.steps > 0
+    assert job.result.fit.steps > 0
     frame = at.dataframe[0].value
     assert {"text", "label", "predicted", "P(positive)"} <= set(frame.columns)
     assert at.metric[0].label == "Best validation accuracy"
@@ -337,8 +334,8 @@ def test_page_trains_and_shows_curves_and_results():
 
 def test_page_offline_hub_source_is_unavailable_not_an_error():
     at = open_page("views/sentiment.py")
-    at.radio(key="sent_source").set_value("Hub: rotten_tomatoes")
+    at.radio(key="sent::source").set_value("Hub: rotten_tomatoes")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("the Hub dataset is unavailable" in w.value for w in at.main.warning)
-    assert at.button(key="sent_go").disabled
+    assert at.button(key="go::sent::train").disabled

@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 
 from lessons import attention as A
 from lessons import bertviz_offline as BV
-from models.loader import Loaded
+from models.handle import Handle as Loaded
 from ui.models import get_model
 from ui.widgets import empty_hint, guarded_text, show_code, visible_ws
 

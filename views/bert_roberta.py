@@ -17,7 +17,7 @@ from models import registry
 from models import sentiment as sent
 from models.sentiment_data import read_rows
 from ui import jobs as ui_jobs
-from ui.models import get_model, get_tokenizer_handle
+from ui.models import get_model, get_tokenizer
 from ui.widgets import empty_hint, guarded_text, show_code, token_spans_html
 
 SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "sentiment" / "sample.jsonl"
@@ -228,7 +228,7 @@ with right:
         cols = st.columns(2)
         for col, key in zip(cols, keys, strict=True):
             with col:
-                handle = get_tokenizer_handle(key)
+                handle = get_tokenizer(key)
                 spans, s = _tokens(key, text.text, _handle=handle)
                 st.markdown(f"**{handle.choice.label}** · {handle.choice.tokenizer_algo}")
                 c1, c2 = st.columns(2)
@@ -365,7 +365,7 @@ with right:
     if mask_text.empty:
         empty_hint("a sentence to mask")
     else:
-        tok_handle = get_tokenizer_handle("minilm-embedded")
+        tok_handle = get_tokenizer("minilm-embedded")
         demo = _mask_demo(mask_text.text, epochs, copies, selection, int(seed), _handle=tok_handle)
         for strategy in ("static", "dynamic"):
             cov = demo[strategy]["coverage"]

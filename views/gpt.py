@@ -15,8 +15,9 @@ import torch
 from lessons import chat
 from lessons import decoding as D
 from lessons import sampling as S
+from lessons.sampling import GenConfig
 from models import jobs
-from models.engine import Sampling, StreamStats, engine_for
+from models.engine import StreamStats, engine_for
 from ui.models import get_model
 from ui.widgets import empty_hint, guarded_text, show_code, token_spans_html, visible_ws
 
@@ -259,7 +260,7 @@ def _stream_section(handle: Any, text: str) -> None:
         if go_:
             cfg = _sampling_cfg()
             greedy = st.session_state.get(K + "mode", "greedy") == "greedy"
-            sampling = Sampling(
+            sampling = GenConfig(
                 max_new_tokens=int(max_new),
                 temperature=0.0 if greedy else cfg.temperature,
                 top_k=cfg.top_k,

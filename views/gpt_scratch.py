@@ -8,7 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from models import jobs, network
-from models.gpt import (
+from models.gpt.data import CharData, DataError, decode_text, fetch_hub_text
+from models.gpt.model import (
     GPT,
     MODEL_PRESETS,
     Block,
@@ -17,16 +18,7 @@ from models.gpt import (
     checkpoint_zip,
     load_checkpoint_zip,
 )
-from models.gpt_train import (
-    CharData,
-    DataError,
-    decode_text,
-    fetch_hub_text,
-    live_train,
-    plain_step,
-    preset,
-    sample_text,
-)
+from models.gpt.trainer import live_train, plain_step, preset, sample_text
 from models.textguard import guard_text
 from ui import jobs as ui_jobs
 from ui.widgets import empty_hint, guarded_text, show_code

@@ -16,7 +16,7 @@ from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from lessons import bpe, tokenization, tokenizer_training
 from lessons.tokenization import Span, Token
 from models import registry
-from ui.models import get_tokenizer_handle
+from ui.models import get_tokenizer
 from ui.widgets import empty_hint, guarded_text, show_code, token_spans_html
 
 PIECE_ROW_CAP = 400  # pieces drawn inline; the table holds them all
@@ -196,7 +196,7 @@ with side_tab:
         cols = st.columns(min(len(keys), 3))
         for n, key in enumerate(keys):
             with cols[n % len(cols)]:
-                handle = get_tokenizer_handle(key)
+                handle = get_tokenizer(key)
                 choice = handle.choice
                 try:
                     tokens = _tokenize(choice.key, text, split_special, _handle=handle)

@@ -2,12 +2,8 @@
 
 Causal self-attention -> MLP -> pre-LN Block -> GPT (token + position embeddings, a stack of
 blocks, a final LayerNorm and a language-model head tied to the token embedding).
-Training (data, Lightning, the plain-PyTorch reference step) lives in `models/gpt_train.py`.
-
-Command line (the training runs on Lightning; see `python -m models.gpt -h`):
-    python -m models.gpt train --data input.txt --out out/gpt --preset baby
-    python -m models.gpt sample --model out/gpt --prompt "ROMEO:" --tokens 200
-    python -m models.gpt overhead --data input.txt --preset baby --iters 100
+The model file has no entry point: data, training and the command line import it
+(`models/gpt/data.py`, `trainer.py`, `lightning_module.py`, `__main__.py`), never the reverse.
 """
 
 from __future__ import annotations
@@ -34,7 +30,7 @@ class GPTConfig:
     flash: bool = True  # True: F.scaled_dot_product_attention; False: the manual masked softmax
 
 
-# Model shapes of the presets; their training settings are in gpt_train.TRAIN_PRESETS.
+# Model shapes of the presets; their training settings are in trainer.TRAIN_PRESETS.
 # baby  = nanoGPT's "I only have a macbook" command (CPU): ~0.8M parameters.
 # small = nanoGPT's config/train_shakespeare_char.py (one GPU): ~10.7M parameters.
 # tiny  = smaller still, so the live page shows readable text within a minute on two cores.
@@ -323,11 +319,3 @@ def load_checkpoint_zip(raw: bytes, device: str = "cpu") -> tuple[GPT, list[str]
             for n in (WEIGHTS, CONFIG, VOCAB):
                 (Path(tmp) / n).write_bytes(zf.read(names[n]))
             return load_checkpoint(tmp, device)
-
-
-if __name__ == "__main__":
-    import sys
-
-    from models.gpt_train import main
-
-    raise SystemExit(main(sys.argv[1:]))
