@@ -8,6 +8,8 @@ PORT   ?= 8501
 UV_VERSION := 0.13.9
 FIND_LINKS := $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS),)
 UV_INSTALL := $(BIN)/uv pip install --quiet --python $(BIN)/python $(FIND_LINKS)
+# Trust the system's CA store (pip does; uv's bundled roots miss proxies' certificates).
+export UV_SYSTEM_CERTS := 1
 
 .PHONY: setup run test lint format bench browser-deps prepare preflight space-check engine clean
 
