@@ -17,7 +17,7 @@ setup: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-embedded.txt requirements-engine.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	test -x $(BIN)/uv || $(BIN)/python -m pip install -qq --disable-pip-version-check uv==$(UV_VERSION)
 	$(UV_INSTALL) -r requirements.txt -r requirements-dev.txt
 	$(UV_INSTALL) --no-deps -r requirements-embedded.txt
 	touch $@

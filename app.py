@@ -21,7 +21,10 @@ st.set_page_config(
 )
 
 nav: dict[str, list] = {
-    "Start": [st.Page("views/home.py", title="Course map", icon=":material/map:", default=True)]
+    "Start": [
+        st.Page("views/home.py", title="Course map", icon=":material/map:", default=True),
+        st.Page("views/preflight.py", title="Talk preflight", icon=":material/fact_check:"),
+    ]
 }
 for section in SECTIONS:
     pages = [

@@ -153,3 +153,11 @@ USE_CASES = (
 
 def built_topics() -> list[Topic]:
     return [t for t in COURSE if t.page]
+
+
+START_PAGES = ("views/home.py", "views/preflight.py")  # the "Start" section, before the course
+
+
+def all_pages() -> list[str]:
+    """Every page in the navigation: the start pages, then each built topic."""
+    return [*START_PAGES, *(t.page for t in built_topics())]

@@ -12,7 +12,7 @@ export UV_SYSTEM_CERTS=1  # trust the system's CA store, as pip does
 case "${1:-}" in
   install)
     python3 -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
+    "$VENV/bin/python" -m pip install -qq --disable-pip-version-check "uv==$UV_VERSION"
     set -- --quiet --python "$VENV/bin/python"
     # The CPU build of torch: the default Linux wheel pulls several GB of CUDA libraries.
     if [ -n "${TORCH_INDEX:-}" ]; then

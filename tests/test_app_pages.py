@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lessons.course import built_topics
+from lessons.course import all_pages
 from tests.apptest import assert_ok, open_page
 from tests.conftest import ROOT
 
 APP = ROOT / "app.py"
 
-PAGES = ["views/home.py"] + [t.page for t in built_topics()]
+PAGES = all_pages()
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -96,3 +96,23 @@ def get_tokenizer(key: str) -> Handle:
 def available(role: str) -> list[registry.Choice]:
     """The role's choices that can be loaded now (offline: embedded, prepared, cached)."""
     return registry.choices(role, only_available=True)
+
+
+def warm_all() -> list[tuple[str, float, str | None]]:
+    """Load every offline-usable choice into this server's shared cache (the preflight page).
+    Returns (label, seconds, error or None) per choice."""
+    import time
+
+    from models.preflight_checks import offline_choices
+
+    out = []
+    for c in offline_choices():
+        role = next(r for r, cs in registry.ROLES.items() if c in cs)
+        t0 = time.perf_counter()
+        try:
+            _cached(c.key, role)
+            _ready.add((c.key, role))
+            out.append((c.label, time.perf_counter() - t0, None))
+        except ModelLoadError as exc:
+            out.append((c.label, time.perf_counter() - t0, str(exc)))
+    return out

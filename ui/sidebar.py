@@ -24,6 +24,8 @@ def render() -> None:
     with st.sidebar:
         st.toggle(
             "Presenter mode",
+            # `?presenter=1` in the address opens every page in presenter mode (a talk's bookmark).
+            value=st.query_params.get("presenter") == "1",
             key=PRESENTER_KEY,
             help="For a projector: the interactive part first, the lesson text folded into "
             "expanders, larger type.",

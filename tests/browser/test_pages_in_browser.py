@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from lessons.course import built_topics
+from lessons.course import all_pages
 from tests.browser.helpers import exceptions, page_url, type_into, wait_idle
 
 pytestmark = pytest.mark.browser
 
-PAGES = [None] + [t.page for t in built_topics()]
+PAGES = all_pages()
 
 
-@pytest.mark.parametrize("page_file", PAGES, ids=lambda p: p or "home")
+@pytest.mark.parametrize("page_file", PAGES, ids=lambda p: p.rsplit("/", 1)[-1][:-3])
 def test_page_renders_offline(app_url, visit, page_file):
     visit.page.goto(page_url(app_url, page_file))
     wait_idle(visit.page)

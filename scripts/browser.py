@@ -1,0 +1,134 @@
+"""Driving the real app in Debian's Chromium: start `streamlit run`, wait for a page to finish.
+
+Shared by the browser tests (tests/browser/), `make bench` and `make preflight`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
+# Flags as the machine's probe used them: no background traffic from Chromium itself.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+QUIET_S = 0.75  # no script run for this long = the page has finished
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, timeout: float = 120.0) -> float:
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                if r.status == 200:
+                    return time.perf_counter() - start
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not become healthy in {timeout} s")
+
+
+def start_app(
+    script: str = "app.py", port: int | None = None, env: dict | None = None, address="127.0.0.1"
+):
+    port = port or free_port()
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", script,
+        "--server.port", str(port), "--server.address", address,
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    proc_env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"),
+        **(env or {}),
+    }
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=proc_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def wait_idle(page, timeout: float = 120.0, since: float | None = None) -> float:
+    """Wait until the app has rendered and no script run is in progress. Returns the seconds from
+    `since` (a perf_counter time; default: now) until the last run ended: the quiet window that
+    confirms the end is not counted."""
+    start = time.perf_counter()
+    since = start if since is None else since
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout * 1000)
+    page.wait_for_selector("h1", timeout=timeout * 1000)
+    quiet_since = None
+    while time.perf_counter() - start < timeout:
+        running = page.locator('[data-testid="stStatusWidget"]').count() > 0
+        if running:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.perf_counter()
+        elif time.perf_counter() - quiet_since > QUIET_S:
+            return quiet_since - since
+        time.sleep(0.05)
+    raise TimeoutError("the app kept running past the timeout")
+
+
+def exceptions(page) -> list[str]:
+    return page.locator('[data-testid="stException"]').all_inner_texts()
+
+
+def page_url(base: str, page_file: str | None) -> str:
+    if page_file is None or page_file.endswith("home.py"):
+        return base + "/"
+    return f"{base}/{page_file.rsplit('/', 1)[-1].removesuffix('.py')}"
+
+
+def pages() -> list[str]:
+    """Every page in the navigation (start pages first)."""
+    from lessons.course import all_pages
+
+    return all_pages()
+
+
+def is_foreign(url: str) -> bool:
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    if parsed.scheme in ("data", "blob", "about", "chrome-error"):
+        return False
+    return parsed.hostname not in LOCAL_HOSTS
+
+
+def main_height(page) -> int:
+    """Height in px of the page's main block (what a presenter scrolls through)."""
+    return int(
+        page.evaluate(
+            "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+            " return m ? m.scrollHeight : document.body.scrollHeight; }"
+        )
+    )
