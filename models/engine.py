@@ -206,7 +206,8 @@ class TransformersEngine:
             result: dict[str, Any] = {}
 
             def run() -> None:
-                with torch.inference_mode():
+                # Seed a forked RNG: the sampled answer repeats, the global generator is untouched.
+                with torch.inference_mode(), torch.random.fork_rng(devices=[]):
                     torch.manual_seed(cfg.seed)
                     result["ids"] = h.model.generate(**kwargs)
 

@@ -203,6 +203,17 @@ ROLES: dict[str, list[Choice]] = {
              "WordPiece (uncased)", "A classification head trained on movie-review sentences."),
     ],
     "ner": [
+        # Project 3's taggers, trained by `make prepare` on the built-in sample (models.ner).
+        Choice("ner-minilm-prepared", "Project 3 tagger: MiniLM token classification (prepared)",
+               "token-cls", "prepared", "ner-minilm", "MIT (weights trained here)",
+               "WordPiece (uncased)",
+               "MiniLM-L6 + a 9-tag IOB2 head, fine-tuned on the gallery's 390 tagged sentences.",
+               custom_loader="models.ner:load_prepared", ready="models.ner:prepared_ready"),
+        Choice("ner-t5-prepared", "Project 3 tagger: T5 from scratch (prepared)", "seq2seq",
+               "prepared", "ner-t5", "Apache-2.0 (weights trained here)",
+               "SentencePiece-style Unigram (trained here)",
+               "A small T5 writing the sentence back with a tag after each word.",
+               custom_loader="models.ner:load_prepared", ready="models.ner:prepared_ready"),
         _hub("bert-base-ner", "BERT base NER (Hub)", "token-cls", "dslim/bert-base-NER", "MIT",
              "WordPiece (cased)",
              "Per-token BIO tags (PER, ORG, LOC, MISC) trained on CoNLL-2003; no dates."),
@@ -226,6 +237,37 @@ ROLES: dict[str, list[Choice]] = {
              "Apache-2.0", "SentencePiece (Unigram)"),
     ],
     "server": [OLLAMA],
+    # Project 4's character-level GPT, trained by `make prepare` (models/gpt/prepared.py).
+    "char-gpt": [
+        Choice("gpt-lamplighters-prepared", "Project 4's GPT: baby preset, the built-in play",
+               "causal-lm", "prepared", "gpt-lamplighters", "Apache-2.0 (weights trained here)",
+               "characters", "4 layers × 4 heads × 128 wide, context 64 (nanoGPT's CPU run).",
+               custom_loader="models.gpt.prepared:load", ready="models.gpt.prepared:ready"),
+    ],
+    # What the Tokenization page shows offline for T5's Unigram (models/tokenizer_standins.py).
+    "tokenizer-standin": [
+        Choice("unigram-corpus", "Unigram trained on the built-in corpus", "tokenizer",
+               "prepared", "unigram-corpus", "Apache-2.0 (the gallery's own text)",
+               "Unigram (SentencePiece-style)",
+               "Trained at first use on assets/corpus/ by the tokenizers library.",
+               custom_loader="models.tokenizer_standins:load_unigram",
+               ready="models.tokenizer_standins:unigram_ready"),
+    ],
+    # BERT & RoBERTa's "why pre-training matters": seed 0 of `python -m models.sentiment compare`.
+    "pretraining": [
+        Choice(f"pretraining-{arch}", f"{name} (prepared, seed 0, 30 s)", "seq-cls", "prepared",
+               f"pretraining-compare/{arch}", "MIT (weights trained here)", "WordPiece (uncased)",
+               "Trained by `make prepare` on the built-in reviews' 160 training rows.",
+               custom_loader="models.sentiment_infer:load_prepared",
+               ready="models.sentiment_infer:prepared_ready")
+        for arch, name in (("scratch", "From scratch"), ("minilm", "MiniLM fine-tune"))
+    ],
+    # The DistilBERT page's real weights (its configuration is read without them).
+    "distilbert": [
+        _hub("distilbert-base-uncased", "DistilBERT base uncased (Hub)", "encoder",
+             "distilbert/distilbert-base-uncased", "Apache-2.0", "WordPiece (uncased)",
+             "6 layers, 768 wide: BERT-base with every other layer, distilled (Sanh et al. 2019)."),
+    ],
 }  # fmt: skip
 
 # Roles the sidebar offers a choice for (the others are picked on their pages).

@@ -18,6 +18,7 @@ WARM_MODULES = (
     "transformers.models.auto.modeling_auto",
     "transformers.models.auto.tokenization_auto",
     "transformers.models.bert.modeling_bert",
+    "transformers.models.distilbert.modeling_distilbert",  # the DistilBERT page
     "transformers.models.llama.modeling_llama",
     "transformers.models.roberta.modeling_roberta",
     "transformers.models.gpt2.modeling_gpt2",

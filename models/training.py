@@ -39,17 +39,18 @@ class Reporter(Protocol):
 
 def rank() -> int:
     """This process's global rank (0 when alone): torch.distributed when it is initialised, else
-    the rank Lightning (or accelerate) gave this process, else the launcher's variables."""
+    the launcher's variables (torchrun, Lightning, accelerate, SLURM), else the rank Lightning
+    recorded when it was imported."""
     dist = sys.modules.get("torch.distributed")
     if dist is not None and dist.is_available() and dist.is_initialized():
         return dist.get_rank()
-    rz = sys.modules.get("lightning_utilities.core.rank_zero")
-    if rz is not None and getattr(rz.rank_zero_only, "rank", None) is not None:
-        return int(rz.rank_zero_only.rank)
     for name in ("RANK", "GLOBAL_RANK", "SLURM_PROCID", "LOCAL_RANK"):
         value = os.environ.get(name)
         if value and value.isdigit():
             return int(value)
+    rz = sys.modules.get("lightning_utilities.core.rank_zero")
+    if rz is not None and getattr(rz.rank_zero_only, "rank", None) is not None:
+        return int(rz.rank_zero_only.rank)
     return 0
 
 

@@ -10,7 +10,6 @@ decode >= 4x eager).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
@@ -25,37 +24,18 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scripts.bench_load import bench_load  # noqa: E402
 from scripts.browser import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
-    exceptions,
-    is_foreign,
-    page_url,
     start_app,
     wait_healthy,
     wait_idle,
 )
-from scripts.browser import pages as all_pages  # noqa: E402
 from scripts.browser import stop as _stop  # noqa: E402
+from scripts.rss import peak_rss_mb  # noqa: E402
 
 BARE_APP = "import streamlit as st\nst.write('hello')\n"
-
-
-def peak_rss_mb(pid: int) -> float:
-    """Peak resident memory (VmHWM) of a process and its children, in MiB."""
-    import psutil
-
-    total = 0.0
-    for p in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
-        try:
-            status = Path(f"/proc/{p.pid}/status").read_text()
-            kb = next(
-                int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")
-            )
-            total += kb / 1024
-        except (OSError, StopIteration, psutil.Error):
-            continue
-    return round(total, 1)
 
 
 def bench_startup(out: dict) -> None:
@@ -75,49 +55,39 @@ def bench_startup(out: dict) -> None:
     out["cold_start_ratio"] = round(out["app_cold_start_s"] / out["bare_cold_start_s"], 2)
 
 
-def _pages() -> list[str]:
-    return all_pages()
-
-
 def bench_pages(out: dict) -> None:
     """Browser time to a finished first render of each page: first in a cold server process
     (includes model loading), then in a new browser session on the warm server."""
     from playwright.sync_api import sync_playwright
 
+    from scripts.browser import tour
+
     proc, url = start_app()
-    cold: dict[str, float] = {}
-    warm: dict[str, float] = {}
     inputs: dict[str, float] = {}
-    errors: list[str] = []
-    foreign: list[str] = []
+
+    def type_a_sentence(page, name: str) -> None:
+        """Input -> rendered result: a new sentence through the page's main box."""
+        boxes = page.locator('[data-testid="stMain"]').get_by_role("textbox")
+        if boxes.count():
+            t1 = time.perf_counter()
+            boxes.first.fill("The quick brown fox jumps over the lazy dog near the river bank.")
+            boxes.first.press("Control+Enter")
+            page.wait_for_timeout(150)
+            inputs[name] = round(wait_idle(page, timeout=300, since=t1), 2)
+
     try:
         wait_healthy(url)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            for target in (cold, warm):
-                for page_file in _pages():
-                    name = Path(page_file).stem
-                    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-                    ctx.on("request", lambda r: is_foreign(r.url) and foreign.append(r.url))
-                    page = ctx.new_page()
-                    t0 = time.perf_counter()
-                    page.goto(page_url(url, page_file))
-                    target[name] = round(wait_idle(page, timeout=300, since=t0), 2)
-                    boxes = page.locator('[data-testid="stMain"]').get_by_role("textbox")
-                    box = boxes.first
-                    if target is warm and boxes.count():
-                        # Input -> rendered result: a new sentence through the page's main box.
-                        t1 = time.perf_counter()
-                        box.fill("The quick brown fox jumps over the lazy dog near the river bank.")
-                        box.press("Control+Enter")
-                        page.wait_for_timeout(150)
-                        inputs[name] = round(wait_idle(page, timeout=300, since=t1), 2)
-                    errors += [f"{name}: {e[:200]}" for e in exceptions(page)]
-                    ctx.close()
+            first = tour(browser, url)  # a cold server process: includes model loading
+            second = tour(browser, url, then=type_a_sentence)  # the warm server
             browser.close()
         out["peak_rss_mb"] = peak_rss_mb(proc.pid)
     finally:
         _stop(proc)
+    cold, warm = first.open_s, second.open_s
+    errors = first.problems + second.problems
+    foreign = first.foreign + second.foreign
     out["page_render_cold_s"] = cold
     out["page_render_s"] = warm
     out["page_input_to_result_s"] = inputs
@@ -258,84 +228,6 @@ def bench_attention(out: dict) -> None:
     out["attention_128_s"] = round(statistics.median(times), 4)
 
 
-async def _session(
-    browser, url: str, pages: list[str], latencies: list[float], failures: list[str]
-):
-    ctx = await browser.new_context(viewport={"width": 1300, "height": 900})
-    page = await ctx.new_page()
-    try:
-        for page_file in pages:
-            t0 = time.perf_counter()
-            await page.goto(page_url(url, page_file))
-            await _async_idle(page)
-            boxes = page.locator("textarea")
-            if await boxes.count():
-                await boxes.first.fill("Several people are using the gallery at the same time.")
-                await boxes.first.press("Control+Enter")
-                await asyncio.sleep(0.3)
-                await _async_idle(page)
-            latencies.append(time.perf_counter() - t0)
-            errs = await page.locator('[data-testid="stException"]').all_inner_texts()
-            failures += [f"{page_file}: {e[:200]}" for e in errs]
-    except Exception as exc:  # a crash or timeout counts as a failure, not a bench abort
-        failures.append(f"{type(exc).__name__}: {exc}"[:300])
-    finally:
-        await ctx.close()
-
-
-async def _async_idle(page, timeout: float = 240.0) -> None:
-    start = time.perf_counter()
-    await page.wait_for_selector("h1", timeout=timeout * 1000)
-    quiet = None
-    while time.perf_counter() - start < timeout:
-        if await page.locator('[data-testid="stStatusWidget"]').count():
-            quiet = None
-        elif quiet is None:
-            quiet = time.perf_counter()
-        elif time.perf_counter() - quiet > 0.75:
-            return
-        await asyncio.sleep(0.1)
-    raise TimeoutError("page kept running")
-
-
-def bench_load(out: dict, sessions: int = 6) -> None:
-    from playwright.async_api import async_playwright
-
-    model_pages = [p for p in _pages() if not p.endswith(("home.py", "preflight.py"))]
-    proc, url = start_app()
-    latencies: list[float] = []
-    failures: list[str] = []
-
-    async def main() -> None:
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            # Rotate the page order so sessions hit different models at the same moment.
-            orders = [model_pages[i:] + model_pages[:i] for i in range(sessions)]
-            await asyncio.gather(
-                *(
-                    _session(browser, url, orders[i % len(orders)], latencies, failures)
-                    for i in range(sessions)
-                )
-            )
-            await browser.close()
-
-    try:
-        wait_healthy(url)
-        t0 = time.perf_counter()
-        asyncio.run(main())
-        wall = time.perf_counter() - t0
-        out["load_sessions"] = sessions
-        out["load_failures"] = len(failures)
-        out["load_failure_examples"] = failures[:5]
-        q = statistics.quantiles(latencies, n=20) if len(latencies) >= 2 else latencies * 19
-        out["load_step_p50_s"] = round(statistics.median(latencies), 2) if latencies else None
-        out["load_step_p95_s"] = round(q[18], 2) if latencies else None
-        out["load_wall_s"] = round(wall, 1)
-        out["load_peak_rss_mb"] = peak_rss_mb(proc.pid)
-    finally:
-        _stop(proc)
-
-
 def bench_setup(out: dict, port: int = 8791) -> None:
     """A new user's set-up: a fresh clone, empty uv and pip caches, `make run` until
     /_stcore/health answers (the llama.cpp build goes on in the background and is stopped)."""
@@ -409,24 +301,19 @@ def goals(out: dict) -> None:
     warm = out.get("page_render_s", {})
     inputs = out.get("page_input_to_result_s", {})
     g: dict[str, dict] = {}
-    if warm:
-        worst = max(warm, key=warm.get)
-        g["warm_first_render_max_s"] = {
-            "value": warm[worst],
-            "page": worst,
-            "goal": 1.5,
-            "met": warm[worst] <= 1.5,
-            "over": sorted(p for p, v in warm.items() if v > 1.5),
-        }
-    if inputs:
-        worst = max(inputs, key=inputs.get)
-        g["input_to_result_max_s"] = {
-            "value": inputs[worst],
-            "page": worst,
-            "goal": 1.0,
-            "met": inputs[worst] <= 1.0,
-            "over": sorted(p for p, v in inputs.items() if v > 1.0),
-        }
+    for key, figures, goal in (
+        ("warm_first_render_max_s", warm, 1.5),
+        ("input_to_result_max_s", inputs, 1.0),
+    ):
+        if figures:
+            worst = max(figures, key=figures.get)
+            g[key] = {
+                "value": figures[worst],
+                "page": worst,
+                "goal": goal,
+                "met": figures[worst] <= goal,
+                "over": sorted(p for p, v in figures.items() if v > goal),
+            }
     if "load_step_p50_s" in out:
         g["six_sessions_p50_s"] = {
             "value": out["load_step_p50_s"],

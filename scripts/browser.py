@@ -12,7 +12,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -132,3 +135,40 @@ def main_height(page) -> int:
             " return m ? m.scrollHeight : document.body.scrollHeight; }"
         )
     )
+
+
+@dataclass
+class Tour:
+    """What one pass over every page saw: seconds to a finished first render per page, and
+    what went wrong (exceptions, timeouts, requests that left localhost)."""
+
+    open_s: dict[str, float] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+
+
+def tour(
+    browser,
+    url: str,
+    timeout: float = 300.0,
+    then: Callable[[Any, str], None] | None = None,
+) -> Tour:
+    """Open every page in a fresh browser session (as a new member of the audience would) and
+    time it to a finished render; `then(page, name)` runs on each page before it closes."""
+    seen = Tour()
+    for page_file in pages():
+        name = Path(page_file).stem
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        ctx.on("request", lambda r: seen.foreign.append(r.url) if is_foreign(r.url) else None)
+        page = ctx.new_page()
+        t0 = time.perf_counter()
+        page.goto(page_url(url, page_file))
+        try:
+            seen.open_s[name] = round(wait_idle(page, timeout=timeout, since=t0), 2)
+            if then is not None:
+                then(page, name)
+        except Exception as exc:  # a timeout is a finding, not a crash of the whole tour
+            seen.problems.append(f"{name}: {type(exc).__name__}")
+        seen.problems += [f"{name}: {e[:200]}" for e in exceptions(page)]
+        ctx.close()
+    return seen

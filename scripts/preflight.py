@@ -55,37 +55,16 @@ def warm_pages(url: str) -> tuple[bool, str, dict]:
     """Open every page twice in fresh browser sessions; report the second (audience) open."""
     from playwright.sync_api import sync_playwright
 
-    from scripts.browser import (
-        CHROMIUM,
-        CHROMIUM_ARGS,
-        exceptions,
-        is_foreign,
-        page_url,
-        pages,
-        wait_idle,
-    )
+    from scripts.browser import CHROMIUM, CHROMIUM_ARGS, pages, tour
 
-    first: dict[str, float] = {}
-    second: dict[str, float] = {}
-    problems: list[str] = []
-    foreign: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for target in (first, second):
-            for page_file in pages():
-                name = Path(page_file).stem
-                ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-                ctx.on("request", lambda r: foreign.append(r.url) if is_foreign(r.url) else None)
-                page = ctx.new_page()
-                t0 = time.perf_counter()
-                page.goto(page_url(url, page_file))
-                try:
-                    target[name] = round(wait_idle(page, timeout=600, since=t0), 2)
-                except Exception as exc:
-                    problems.append(f"{name}: {type(exc).__name__}")
-                problems += [f"{name}: {e[:120]}" for e in exceptions(page)]
-                ctx.close()
+        warming = tour(browser, url, timeout=600)
+        audience = tour(browser, url, timeout=600)
         browser.close()
+    first, second = warming.open_s, audience.open_s
+    problems = warming.problems + audience.problems
+    foreign = warming.foreign + audience.foreign
     slowest = max(second, key=second.get) if second else "-"
     ok = not problems and not foreign and len(second) == len(pages())
     detail = (

@@ -9,6 +9,7 @@ names the error it expects.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from streamlit.testing.v1 import AppTest
 
@@ -61,3 +62,30 @@ def texts(at: AppTest, container=None) -> str:
     parts += [s.value for s in root.success] + [i.value for i in root.info]
     parts += [w.value for w in root.warning]
     return "\n".join(str(p) for p in parts)
+
+
+def train_on_page(
+    at: AppTest,
+    key: str,
+    timeout: float = 120,
+    until: Callable[[list[dict]], bool] | None = None,
+    states: tuple[str, ...] = ("done",),
+):
+    """Press the training panel `key`'s button and keep the run alive as a watching user's page
+    would (`job.beat()`), until it ends, `timeout` passes or `until(rows)` holds (then stop it);
+    rerun the page and check it shows no error. Returns the job."""
+    import time
+
+    click(at, f"go::{key}")
+    job = at.session_state[f"job::{key}"]
+    end = time.monotonic() + timeout
+    while not job.finished and time.monotonic() < end:
+        job.beat()  # what the page's polling fragment does while a user watches
+        if until is not None and until(job.snapshot()):
+            job.stop()
+        job.join(0.5)
+    job.join(60)
+    assert job.state in states, (job.state, job.error, job.stop_reason)
+    at.run()
+    assert_ok(at)
+    return job

@@ -67,3 +67,34 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def prepared_states(tmp_path_factory):
+    """`prepared_states({name: flags, ...}, usable=None)`: the prepared states a lesson's test
+    asserts on. When `make prepare` built them all here (and `usable()`, if given, accepts them:
+    made by the current defaults), those. Otherwise each step's own command with some flags
+    changed (a reduced budget, e.g. `{"--seeds": "0,1"}`; None drops a flag and its value), run
+    in order into a temporary cache that GALLERY_CACHE names for the rest of the module: a clean
+    clone pays the reduced budget only and never keeps a reduced state."""
+    from dataclasses import replace
+
+    from models import prepared
+
+    mp = pytest.MonkeyPatch()
+
+    def need(steps: dict[str, dict[str, str | None]], usable=None) -> dict[str, Path]:
+        names = list(steps)
+        if not (all(prepared.ready(n) for n in names) and (usable is None or usable())):
+            mp.setenv("GALLERY_CACHE", str(tmp_path_factory.mktemp("prepared")))
+            for name, flags in steps.items():
+                step = prepared.step(name)
+                argv = list(step.argv)
+                for flag, value in flags.items():
+                    i = argv.index(flag)
+                    argv[i : i + 2] = [] if value is None else [flag, value]
+                prepared.run_step(replace(step, argv=tuple(argv)), log=lambda _: None)
+        return {n: prepared.path(n) for n in names}
+
+    yield need
+    mp.undo()

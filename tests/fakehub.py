@@ -53,30 +53,15 @@ def build(kind: str, repo: str):
         return tok, cls.from_config(cfg)
     if kind == "causal-lm":
         tok = tf.AutoTokenizer.from_pretrained(loader._smollm2_dir("tokenizer", lambda _: None))
-        cfg = tf.LlamaConfig(
-            vocab_size=len(tok),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-            max_position_embeddings=256,
-            tie_word_embeddings=True,
-        )
+        cfg = tf.LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64,
+                             num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                             max_position_embeddings=256, tie_word_embeddings=True)  # fmt: skip
         return tok, tf.AutoModelForCausalLM.from_config(cfg)
     if kind == "seq2seq":
         tok = tf.AutoTokenizer.from_pretrained(embedded.minilm_dir())
-        cfg = tf.T5Config(
-            vocab_size=len(tok),
-            d_model=32,
-            d_kv=8,
-            d_ff=64,
-            num_layers=2,
-            num_heads=4,
-            decoder_start_token_id=tok.pad_token_id,
-            pad_token_id=tok.pad_token_id,
-            eos_token_id=tok.sep_token_id,
-        )
+        cfg = tf.T5Config(vocab_size=len(tok), d_model=32, d_kv=8, d_ff=64, num_layers=2,
+                          num_heads=4, decoder_start_token_id=tok.pad_token_id,
+                          pad_token_id=tok.pad_token_id, eos_token_id=tok.sep_token_id)  # fmt: skip
         return tok, tf.AutoModelForSeq2SeqLM.from_config(cfg)
     raise ValueError(f"no tiny model for kind {kind!r}")
 

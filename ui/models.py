@@ -9,6 +9,9 @@ for Hub-only roles a page can do without.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import streamlit as st
 
 from models import loader, network, registry
@@ -81,6 +84,41 @@ def get_model(role: str, key: str | None = None, *, optional: bool = False) -> H
     if handle.fallback_reason:
         st.warning(handle.fallback_reason, icon=":material/wifi_off:")
     return handle
+
+
+def is_loaded(role: str, key: str | None = None) -> bool:
+    """Whether this server process has already loaded the role's model (a warm page)."""
+    return (key or selected_key(role), role) in _ready
+
+
+WARMING = (
+    "**Warming up…** the first open in this server loads {what} and runs it once (up to ~30 s on "
+    "two cores); later opens take about a second. Before a talk, run `make preflight` (it opens "
+    "every page once), or press *Check now* on the **Talk preflight** page (it loads every model)."
+)
+
+
+def warming_note(roles: tuple[str, ...]) -> str | None:
+    """The note for the roles whose model this server has not loaded yet (None: all warm)."""
+    cold = [r for r in roles if not is_loaded(r)]
+    names = {"encoder": "the encoder", "chat": "the decoder"}
+    return WARMING.format(what=" and ".join(names.get(r, r) for r in cold)) if cold else None
+
+
+@contextlib.contextmanager
+def warming(*roles: str) -> Iterator[None]:
+    """Say "warming up" (and point to the preflight) while a role's first model load runs in
+    this server; the note goes away once the page has its model."""
+    text = warming_note(roles)
+    if text is None:
+        yield
+        return
+    note = st.empty()
+    note.info(text, icon=":material/hourglass_top:")
+    try:
+        yield
+    finally:
+        note.empty()
 
 
 def get_tokenizer(key: str) -> Handle:

@@ -47,6 +47,15 @@ def lesson(markdown: str, label: str = "The lesson", expanded: bool = False) -> 
         st.markdown(markdown)
 
 
+def lesson_columns(markdown: str, ratio: Sequence[float] = (2, 3), lesson_first: bool = True):
+    """A tab's two columns with its lesson written in one of them (folded in presenter mode):
+    returns (left, right). `lesson_first=False` puts the lesson on the right."""
+    left, right = st.columns(list(ratio), gap="large")
+    with left if lesson_first else right:
+        lesson(markdown)
+    return left, right
+
+
 def header(
     title: str, markdown: str | None = None, ratio: Sequence[float] = (3, 2), gap: str = "large"
 ):
@@ -68,6 +77,14 @@ def header(
 def lazy_tabs(labels: Sequence[str], key: str) -> list:
     """Tabs that rerun on change, so each tab computes only when open (check `tab.open`)."""
     return list(st.tabs(list(labels), key=key, on_change="rerun"))
+
+
+def show_tabs(key: str, tabs: dict[str, Callable[[], None]]) -> None:
+    """Lazy tabs from {label: draw}: only the open tab's `draw()` runs."""
+    for tab, draw in zip(lazy_tabs(list(tabs), key), tabs.values(), strict=True):
+        if tab.open:
+            with tab:
+                draw()
 
 
 def on_handle(max_entries: int = 32, show_spinner: bool | str = False):

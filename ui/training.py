@@ -165,7 +165,16 @@ def prepared_note(name: str) -> bool:
             icon=":material/hourglass_empty:",
         )
         return False
+    from ui.page import presenter
+
     result = ", ".join(f"{k} {v}" for k, v in rec.result.items() if not isinstance(v, dict | list))
+    if presenter():  # a projector: the page's own figures show the result
+        st.caption(f":material/inventory_2: Opened on **{rec.title}**, trained by the project's "
+                   f"own command in {rec.seconds / 60:.1f} min ({rec.host}).")  # fmt: skip
+        with st.expander("How it was made", icon=":material/terminal:"):
+            st.caption(f"On {rec.data}, {rec.created}: {result}")
+            st.code(rec.command, language="bash", wrap_lines=True)
+        return True
     st.caption(
         f":material/inventory_2: Opened on **{rec.title}**, trained by the project's own command "
         f"on {rec.data} in {rec.seconds / 60:.1f} min ({rec.host}, {rec.created}): {result}"

@@ -12,3 +12,16 @@ def type_into(page, label: str, text: str) -> None:
     box.press("Control+Enter")
     page.wait_for_timeout(300)
     wait_idle(page)
+
+
+FIGURES = ".js-plotly-plot:visible, iframe:visible"
+
+
+def drawn(page, selector: str = FIGURES, timeout_s: float = 20.0) -> int:
+    """How many figures the page shows, once the first has drawn (plotly draws after the script
+    run ends, later still on a cold server): 0 only when none appears within `timeout_s`."""
+    try:
+        page.locator(selector).first.wait_for(timeout=timeout_s * 1000)
+    except Exception:  # Playwright's TimeoutError: nothing drew
+        return 0
+    return page.locator(selector).count()

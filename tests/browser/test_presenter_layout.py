@@ -18,7 +18,7 @@ def test_presenter_mode_page_fits_two_screens(app_url, visit, page_file):
     page.set_viewport_size({"width": 1400, "height": SCREEN})
     page.goto(page_url(app_url, page_file) + "?presenter=1")
     wait_idle(page, timeout=240)
-    assert page.get_by_label("Presenter mode").is_checked()
+    assert page.get_by_role("switch", name="Presenter mode").is_checked()
     height = main_height(page)
     assert height <= 2 * SCREEN, f"{page_file}: {height} px in presenter mode"
     assert exceptions(page) == [] and visit.foreign == []
