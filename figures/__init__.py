@@ -191,3 +191,14 @@ def style(index: int) -> dict[str, Any]:
         },
         "marker": {"symbol": SYMBOLS[index % len(SYMBOLS)], "size": max(6, 11 - 2 * index)},
     }
+
+
+def logged(rows: Sequence[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
+    """The logged rows that hold every one of `keys` (an evaluation, say, not a training step)."""
+    return [r for r in rows if all(k in r for k in keys)]
+
+
+def last_logged(rows: Sequence[dict[str, Any]], *keys: str) -> dict[str, Any] | None:
+    """The newest row holding `keys`, or None before the first one (a caption waits for it)."""
+    points = logged(rows, *keys)
+    return points[-1] if points else None

@@ -10,7 +10,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from figures import COLORS, layout, number
+from figures import COLORS, last_logged, layout, number
 
 
 def training_curves(rows: Sequence[dict[str, Any]]) -> go.Figure | None:
@@ -38,10 +38,9 @@ def training_curves(rows: Sequence[dict[str, Any]]) -> go.Figure | None:
 
 
 def training_caption(rows: Sequence[dict[str, Any]]) -> str | None:
-    points = [r for r in rows if "val_loss" in r]
-    if not points:
+    last = last_logged(rows, "val_loss")
+    if last is None:
         return None
-    last = points[-1]
     return (
         f"step {number(last['step'])} · val accuracy {last['val_acc']:.1%} · "
         f"{number(last['examples_per_s'])} training examples/s · the from-scratch training loss "

@@ -1,5 +1,6 @@
 """High-level architecture: one forward pass, re-run stage by stage from a model's own submodules,
-and where its parameters live.
+checked against the model's own forward; the three families and their attention masks. Where the
+parameters live is `lessons/parameter_count.py`.
 
 Two families are traced, reading every size from `model.config`:
 - BERT-like encoders (BertModel, RobertaModel): learned positions added to the token embeddings,
@@ -14,7 +15,6 @@ recomputed here and `staged == model(...)` is checked by the tests (and shown on
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -289,98 +289,6 @@ def view_trace(trace: Trace, tokenizer: Any, par: float, cfg: TraceConfig) -> Tr
     )
 
 
-# ---- parameter counting ----------------------------------------------------------------------
-
-_BLOCK = re.compile(r"\.(?:layer|layers|h|block)\.(\d+)\.")
-
-
-@dataclass(frozen=True)
-class ParamRow:
-    group: str  # embeddings | blocks | final norm | head | other
-    block: int | None
-    component: str  # attention | feed-forward | norms | token embeddings | ...
-    params: int
-    names: tuple[str, ...] = ()
-
-
-def classify(name: str) -> tuple[str, int | None, str]:
-    """Parameter name -> (group, block, component), for BERT-like and Llama-like names."""
-    m = _BLOCK.search(name)
-    if m:
-        rest = name[m.end() :].lower()
-        if "norm" in rest:  # attention.output.LayerNorm, input_layernorm, post_attention_layernorm
-            return "blocks", int(m.group(1)), "norms"
-        if "attn" in rest or "attention" in rest:  # q, k, v and output projections
-            return "blocks", int(m.group(1)), "attention"
-        return "blocks", int(m.group(1)), "feed-forward"  # intermediate / output.dense / mlp
-    if "embed" in name:
-        for key, label in (
-            ("word", "token embeddings"),
-            ("embed_tokens", "token embeddings"),
-            ("position", "position embeddings"),
-            ("token_type", "token-type embeddings"),
-            ("norm", "embedding LayerNorm"),
-        ):
-            if key in name.lower():
-                return "embeddings", None, label
-        return "embeddings", None, "other embeddings"
-    if "pooler" in name:
-        return "head", None, "pooler ([CLS] + tanh)"
-    if "lm_head" in name:
-        return "head", None, "LM head"
-    if "norm" in name.lower():
-        return "final norm", None, "final norm"
-    return "other", None, name
-
-
-def tied_output_embeddings(model: Any) -> bool:
-    out, inp = model.get_output_embeddings(), model.get_input_embeddings()
-    return out is not None and inp is not None and out.weight is inp.weight
-
-
-def count_parameters(model: Any) -> list[ParamRow]:
-    """Per-component parameter counts. named_parameters() yields a tied tensor once, so tied
-    embeddings are counted once; an extra 0-row says the head is tied."""
-    sums: dict[tuple[str, int | None, str], list] = {}
-    for name, p in model.named_parameters():  # remove_duplicate=True by default
-        row = sums.setdefault(classify(name), [0, []])
-        row[0] += p.numel()
-        row[1].append(name)
-    rows = [ParamRow(g, b, c, n, tuple(names)) for (g, b, c), (n, names) in sums.items()]
-    if tied_output_embeddings(model):
-        rows.append(ParamRow("head", None, "LM head (tied)", 0))
-    return rows
-
-
-def totals_by_component(rows: list[ParamRow]) -> dict[str, int]:
-    """Sum over blocks: e.g. all attention weights of every block together."""
-    out: dict[str, int] = {}
-    for r in rows:
-        key = f"blocks · {r.component}" if r.group == "blocks" else r.component
-        out[key] = out.get(key, 0) + r.params
-    return out
-
-
-def block_formula(config: Any, arch: Arch) -> dict[str, int]:
-    """Parameters of one block from the config sizes alone (d = hidden, f = FFN width)."""
-    d, f = config.hidden_size, config.intermediate_size
-    if arch == "encoder":
-        return {
-            "attention": 4 * (d * d + d),  # W_Q, W_K, W_V, W_O with biases
-            "feed-forward": d * f + f + f * d + d,  # two Linear layers with biases
-            "norms": 2 * 2 * d,  # two LayerNorms, weight + bias
-        }
-    nh, nkv = config.num_attention_heads, config.num_key_value_heads
-    hs = getattr(config, "head_dim", None) or d // nh
-    bias = int(bool(getattr(config, "attention_bias", False)))
-    return {
-        # W_Q and W_O are d x (nh*hs); GQA: W_K and W_V only d x (nkv*hs)
-        "attention": 2 * d * nh * hs + 2 * d * nkv * hs + bias * (2 * nh * hs + 2 * nkv * hs),
-        "feed-forward": 3 * d * f,  # SwiGLU: gate, up (d -> f) and down (f -> d), no biases
-        "norms": 2 * d,  # two RMSNorms, weight only
-    }
-
-
 def attention_pattern(kind: str, n_query: int, n_key: int | None = None) -> np.ndarray:
     """1 where query i may attend to key j: bidirectional, causal, or cross (all encoder keys)."""
     n_key = n_query if n_key is None else n_key
@@ -447,3 +355,58 @@ FAMILIES = (
         ("Use cases", "T5", "Project 3: T5 for NER"),
     ),
 )
+
+
+# ---- what the page shows, computed here ------------------------------------------------------
+
+
+def trace_view(
+    model: Any, tokenizer: Any, text: str, cfg: TraceConfig = TraceConfig()
+) -> TraceView:
+    """The staged forward on `text`, checked against the model's own forward, as a small view
+    (the caller holds the model's lock)."""
+    with torch.inference_mode():
+        trace = trace_forward(model, tokenizer, text, cfg)
+        return view_trace(trace, tokenizer, parity(model, trace), cfg)
+
+
+def stage_rows(view: TraceView) -> list[dict[str, Any]]:
+    """One row per stage for the shape table: name, shape, residual?, mean per-token norm."""
+    return [
+        {
+            "stage": s.name,
+            "shape": str(tuple(s.shape)),
+            "residual stream?": "yes" if s.residual else "",
+            "mean ‖x‖ per token": float(s.token_norms.mean()),
+            "note": s.note,
+        }
+        for s in view.stages
+    ]
+
+
+def massive_activation(view: TraceView, factor: float = 5.0) -> tuple[int, float] | None:
+    """(token index, norm ÷ median) of the largest final residual-stream norm, when it is more
+    than `factor` times the median: the *massive activation* attention sinks park on."""
+    last = [s for s in view.stages if s.residual][-1].token_norms  # (T,)
+    ratio = float(last.max() / max(float(np.median(last)), 1e-9))
+    return (int(last.argmax()), ratio) if ratio > factor else None
+
+
+def warm(encoder: Any, decoder: Any, text: str = DEFAULT_SENTENCE) -> dict[str, float]:
+    """The page's default work on both models (handles): the staged forward with its parity
+    check and the parameter summary. Returns seconds per model: a check that the default work
+    runs and stays in parity (the preflight warms the server itself by opening the page)."""
+    import time
+
+    from lessons import parameter_count
+
+    seconds: dict[str, float] = {}
+    for name, h in (("encoder", encoder), ("decoder", decoder)):
+        t0 = time.perf_counter()
+        with h.lock:
+            view = trace_view(h.model, h.tokenizer, text)
+            parameter_count.parameter_summary(h.model)
+        if view.parity > 1e-3:
+            raise AssertionError(f"{name}: the staged forward drifted from model() ({view.parity})")
+        seconds[f"architecture_{name}_s"] = round(time.perf_counter() - t0, 3)
+    return seconds

@@ -284,3 +284,78 @@ def uniform_entropy(n_tokens: int, causal: bool) -> float:
     if causal:
         return float(np.mean(np.log(np.arange(1, n_tokens + 1))))
     return math.log(n_tokens)
+
+
+# ----------------------------------------------------------------------------------------------
+# The numbers the page shows
+
+
+def head_map(run: AttentionRun, layer: int, head: int | None = None) -> np.ndarray:
+    """One head's (T, T) map, or the mean over the layer's heads when `head` is None."""
+    a = run.attentions[layer]  # (H, T, T)
+    return a.mean(0) if head is None else a[head]  # (T, T)
+
+
+def row_sum_gap(a: np.ndarray) -> float:
+    """Largest |Σ_j a[i, j] − 1|: how far any row is from a probability distribution."""
+    return float(np.abs(a.sum(-1) - 1.0).max())
+
+
+def by_hand_gap(run: AttentionRun, steps: HeadSteps) -> float:
+    """Largest |softmax by hand − the model's output_attentions| for that head."""
+    return float(np.abs(steps.probs - run.attentions[steps.layer, steps.head]).max())
+
+
+def future_weight(run: AttentionRun) -> float:
+    """Mean weight a row puts on later tokens, over every layer, head and row (0 if causal)."""
+    return float(np.triu(run.attentions, k=1).sum(-1).mean())
+
+
+SPECIAL = (  # (label, metric, largest first?) for the head finder's list
+    ("Previous-token heads", "previous", True),
+    ("{first} sink heads", "first", True),
+    ("[SEP] / last-token heads", "last", True),
+    ("Broadest heads (highest entropy)", "entropy", True),
+    ("Sharpest heads (lowest entropy)", "entropy", False),
+)
+
+
+def special_heads(
+    summary: HeadSummary, arch: Arch, k: int = 3
+) -> list[tuple[str, str, list[tuple[int, int, float]]]]:
+    """The top-k heads of each kind, as (label, metric, [(layer, head, value)]); the last-token
+    kind only for an encoder, where [SEP] closes every sentence."""
+    first = "[CLS]" if arch == "encoder" else "First-token"
+    out = []
+    for label, metric, largest in SPECIAL:
+        if metric == "last" and arch != "encoder":
+            continue
+        top = top_heads(summary.get(metric), k=k, largest=largest)
+        out.append((label.format(first=first), metric, top))
+    return out
+
+
+def warm(encoder: Any, decoder: Any, text: str = DEFAULT_SENTENCE) -> dict[str, float]:
+    """Compute what the page shows for `text` on both models (handles) once: the run, one head
+    by hand (checked against output_attentions), the head summary and both bertviz views.
+    Returns seconds per model: a check that the default work runs and stays in parity (the
+    preflight warms the server itself by opening the page in a browser)."""
+    import time
+
+    from lessons import bertviz_offline as BV
+
+    cfg = AttentionConfig()
+    seconds: dict[str, float] = {}
+    for name, h, arch in (("encoder", encoder, "encoder"), ("decoder", decoder, "decoder")):
+        t0 = time.perf_counter()
+        with h.lock:
+            run = run_attention(h.model, h.tokenizer, text, cfg.max_tokens, arch=arch)
+            if by_hand_gap(run, head_steps(h.model, run, 0, 0)) > 1e-4:
+                raise AssertionError(f"{name}: the head by hand drifted from output_attentions")
+            if len(run.tokens) > cfg.bertviz_tokens:
+                run = run_attention(h.model, h.tokenizer, text, cfg.bertviz_tokens, arch=arch)
+        summarize_heads(run.attentions)
+        for view in ("head", "model"):
+            BV.bertviz_html(run.attentions, run.tokens, BV.BertvizConfig(view=view))
+        seconds[f"attention_{name}_s"] = round(time.perf_counter() - t0, 3)
+    return seconds

@@ -7,6 +7,12 @@
 - EFFICIENT_ATTENTION (memory-efficient, xFormers-style) and CUDNN_ATTENTION: CUDA only.
 A backend that cannot run here (wrong device, dtype or shape) is reported as unavailable.
 
+Timing: the first calls of a kernel at a new size pay for thread-pool start-up, allocator growth
+and dispatch caches (without a warm-up, eager at N = 128 once read ~12 ms, slower than N = 256 at
+~3 ms). So every method is first run untimed at every length of the sweep (`warm_up`), then each
+(length, method) gets `warmup` more untimed calls, then the best of at least `repeats` timed
+calls, repeated until `min_time_s` of timing was collected.
+
 Memory: on CUDA the peak is measured (torch.cuda.max_memory_allocated above the inputs). On CPU
 the allocator is not instrumented, so the column is the analytic size of the N x N score matrix
 that eager materialises (tiled kernels hold only tiles of it); the table says which it is.
@@ -37,7 +43,9 @@ class BenchConfig:
     head_dim: int = 64
     causal: bool = True
     dtype: torch.dtype = torch.float32
-    repeats: int = 3  # best of n: the least disturbed by other processes
+    repeats: int = 5  # best of n timed calls: the least disturbed by other processes
+    warmup: int = 2  # untimed calls per (length, method) before the timed ones
+    min_time_s: float = 0.05  # keep timing (beyond `repeats`) until this much was measured
     budget_s: float = 20.0  # stop starting new lengths after this much wall time
     device: str = "cuda" if torch.cuda.is_available() else "cpu"
 
@@ -84,24 +92,63 @@ def available_methods(cfg: BenchConfig = BenchConfig()) -> dict[str, str | None]
     return out
 
 
+def _inputs(N: int, cfg: BenchConfig) -> tuple[torch.Tensor, ...]:
+    shape = (cfg.batch, cfg.heads, N, cfg.head_dim)
+    gen = torch.Generator().manual_seed(N)
+    return tuple(torch.randn(shape, generator=gen).to(cfg.device, cfg.dtype) for _ in range(3))
+
+
+def warm_up(names: list[str], lengths: list[int], cfg: BenchConfig) -> int:
+    """Run every method once at every length, untimed: the process-wide first-call costs
+    (threads, allocator, kernel selection) land here, not in the first timed length.
+    Returns the number of calls made."""
+    calls = 0
+    with torch.inference_mode():
+        for N in sorted(set(lengths)):
+            q, k, v = _inputs(N, cfg)
+            for name in names:
+                _runner(name, cfg.causal)(q, k, v)
+                calls += 1
+    _sync(cfg.device)
+    return calls
+
+
+def time_call(fn, args: tuple, cfg: BenchConfig) -> tuple[float, int]:
+    """(best seconds, timed calls) of fn(*args): `cfg.warmup` untimed calls, then timed calls
+    until at least `cfg.repeats` were made and `cfg.min_time_s` was spent timing."""
+    for _ in range(cfg.warmup):
+        fn(*args)
+    _sync(cfg.device)
+    best, spent, n = float("inf"), 0.0, 0
+    while n < cfg.repeats or spent < cfg.min_time_s:
+        t0 = time.perf_counter()
+        fn(*args)
+        _sync(cfg.device)
+        dt = time.perf_counter() - t0
+        best, spent, n = min(best, dt), spent + dt, n + 1
+        if n >= 100 * cfg.repeats:
+            break
+    return best, n
+
+
 def run_attention_bench(
     lengths: list[int], cfg: BenchConfig = BenchConfig(), methods: list[str] | None = None
 ) -> list[dict]:
     """Time each available method at each sequence length; one row per (length, method).
 
-    Rows: method, seq_len, ms (best of cfg.repeats), mem_mb, mem_kind ("measured"/"analytic"),
-    max_abs_err (vs eager, same inputs). Stops starting new lengths once cfg.budget_s is spent.
+    Rows: method, seq_len, ms (best timed call), calls (how many were timed), mem_mb, mem_kind
+    ("measured"/"analytic"), max_abs_err (vs eager, same inputs). Every method is warmed up at
+    every length first. Stops starting new lengths once cfg.budget_s is spent.
     """
     avail = available_methods(cfg)
     names = [m for m in (methods or list(avail)) if avail.get(m, "unknown") is None]
     rows: list[dict] = []
     start = time.perf_counter()
+    warm_up(names, lengths, cfg)
     for N in sorted(lengths):
         if time.perf_counter() - start > cfg.budget_s:
             break
-        shape = (cfg.batch, cfg.heads, N, cfg.head_dim)
-        gen = torch.Generator().manual_seed(N)
-        q, k, v = (torch.randn(shape, generator=gen).to(cfg.device, cfg.dtype) for _ in range(3))
+        q, k, v = _inputs(N, cfg)
         reference = None
         for name in names:
             fn = _runner(name, cfg.causal)
@@ -111,14 +158,8 @@ def run_attention_bench(
                     torch.cuda.empty_cache()
                     torch.cuda.reset_peak_memory_stats()
                     base = torch.cuda.memory_allocated()
-                out = fn(q, k, v)  # warm-up (and the output for the error column)
-                _sync(cfg.device)
-                best = float("inf")
-                for _ in range(cfg.repeats):
-                    t0 = time.perf_counter()
-                    fn(q, k, v)
-                    _sync(cfg.device)
-                    best = min(best, time.perf_counter() - t0)
+                out = fn(q, k, v)  # the output for the error column
+                best, calls = time_call(fn, (q, k, v), cfg)
                 if cuda:
                     mem = (torch.cuda.max_memory_allocated() - base) / 2**20
                     kind = "measured"
@@ -135,6 +176,7 @@ def run_attention_bench(
                         "method": name,
                         "seq_len": N,
                         "ms": best * 1e3,
+                        "calls": calls,
                         "mem_mb": mem,
                         "mem_kind": kind,
                         "max_abs_err": float((out.float() - reference).abs().max()),

@@ -18,6 +18,7 @@ for some scripts the words, and then the merges, can differ.
 from __future__ import annotations
 
 import heapq
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -129,3 +130,36 @@ def segment(text: str, merges: list[Pair]) -> list[tuple[str, int, int]]:
             out.append((piece, pos, pos + len(piece)))
             pos += len(piece)
     return out
+
+
+def vocab_after(model: BPE, k: int) -> int:
+    """Symbols in the vocabulary after the first k merges (a string reached twice counts once)."""
+    return len(model.alphabet) + len({s.token for s in model.steps[:k]})
+
+
+# --- the library, for the parity check ------------------------------------------------------
+
+
+def library_tokenizer(text: str, vocab_size: int):
+    """tokenizers' own BpeTrainer on the same words (Whitespace pre-tokenizer)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, show_progress=False)
+    tok.train_from_iterator(text.splitlines(), trainer)
+    return tok
+
+
+def library_merges(text: str, vocab_size: int) -> list[Pair]:
+    """The merges BpeTrainer learns for the same vocabulary size, in order."""
+    merges = json.loads(library_tokenizer(text, vocab_size).to_str())["model"]["merges"]
+    return [tuple(m) for m in merges]
+
+
+def agreement(ours: list[Pair], theirs: list[Pair]) -> int:
+    """How many merges, from the first, two merge lists share."""
+    for i, (a, b) in enumerate(zip(ours, theirs, strict=False)):
+        if a != b:
+            return i
+    return min(len(ours), len(theirs))

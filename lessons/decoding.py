@@ -79,6 +79,23 @@ class Pick:
     candidates: list[tuple[int, float, float]]  # (id, p after knobs, p model), top by p model
 
 
+def _processed(logits: torch.Tensor, prev_ids: list[int], cfg: SamplingConfig, greedy: bool):
+    if greedy:  # generate(do_sample=False) still applies the repetition penalty, nothing else
+        cfg = SamplingConfig(repetition_penalty=cfg.repetition_penalty)
+    return filter_logits(logits, torch.tensor(prev_ids, dtype=torch.long), cfg)  # (V,)
+
+
+def candidates(
+    logits: torch.Tensor, prev_ids: list[int], cfg: SamplingConfig, greedy: bool, k: int = 10
+) -> list[tuple[int, float, float]]:
+    """(id, p to pick from, p model) of the k likeliest tokens under the model: the table of
+    what the next step chooses between, without drawing anything."""
+    probs = _processed(logits, prev_ids, cfg, greedy).softmax(dim=-1)  # (V,)
+    model_probs = logits.float().softmax(dim=-1)  # (V,)
+    top = torch.topk(model_probs, k).indices.tolist()  # k ids, likeliest first
+    return [(i, float(probs[i]), float(model_probs[i])) for i in top]
+
+
 def choose(
     logits: torch.Tensor,
     prev_ids: list[int],
@@ -89,17 +106,14 @@ def choose(
 ) -> Pick:
     """Greedy = argmax of the penalised logits (temperature, top-k and top-p never change the
     argmax); sampling = one draw from softmax(filtered logits), exactly like `generate`."""
-    if greedy:  # generate(do_sample=False) still applies the repetition penalty, nothing else
-        cfg = SamplingConfig(repetition_penalty=cfg.repetition_penalty)
-    z = filter_logits(logits, torch.tensor(prev_ids, dtype=torch.long), cfg)  # (V,)
+    z = _processed(logits, prev_ids, cfg, greedy)  # (V,)
     probs = z.softmax(dim=-1)  # (V,)
     if greedy:
         token = int(torch.argmax(z))
     else:  # (1, V) -> (1, 1): the same call generate makes, so a seeded run matches it
         token = int(torch.multinomial(probs[None], num_samples=1, generator=generator)[0, 0])
     model_probs = logits.float().softmax(dim=-1)  # (V,)
-    top = torch.topk(model_probs, k).indices.tolist()  # k ids, likeliest first
-    cands = [(i, float(probs[i]), float(model_probs[i])) for i in top]
+    cands = candidates(logits, prev_ids, cfg, greedy, k)
     return Pick(token, float(probs[token]), float(model_probs[token]), greedy, cands)
 
 
@@ -109,6 +123,8 @@ class Decoder:
 
     After every step the new token has already been run, so `last` always holds the distribution
     for the next token and the attention of the newest one: one (1, 1) forward per step.
+    `back()` undoes a step (the cache forgets the token, the generator rewinds), so stepping
+    forward again picks the same token: a stepper can go both ways.
     """
 
     ids: list[int]
@@ -117,6 +133,8 @@ class Decoder:
     last: Forward | None = None
     picks: list[Pick] = field(default_factory=list)
     generator: torch.Generator = field(default_factory=torch.Generator)
+    # (the forward before each pick, the generator's state before its draw), one per pick
+    history: list[tuple[Forward, torch.Tensor]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.generator.manual_seed(self.seed)
@@ -132,11 +150,24 @@ class Decoder:
 
     def step(self, model: Any, cfg: SamplingConfig, greedy: bool) -> Pick:
         last = self.prime(model)
+        self.history.append((last, self.generator.get_state()))
         pick = choose(last.logits, self.ids, cfg, greedy, self.generator)
         self.ids.append(pick.token)
         self.picks.append(pick)
         self.last = forward(model, self.ids, last.cache)  # only the new token: (1, 1)
         return pick
+
+    def back(self) -> bool:
+        """Undo the last pick. Returns False when only the prompt is left."""
+        if not self.picks:
+            return False
+        last, state = self.history.pop()
+        self.ids.pop()
+        self.picks.pop()
+        last.cache.crop(-1)  # the cache is shared by every step: drop the undone token's k/v
+        self.generator.set_state(state)
+        self.last = last
+        return True
 
 
 def sink_stats(attention: torch.Tensor) -> tuple[torch.Tensor, float]:
@@ -147,3 +178,8 @@ def sink_stats(attention: torch.Tensor) -> tuple[torch.Tensor, float]:
     first = mean[:, 0]  # (L,)
     peaks = (mean.argmax(dim=-1) == 0).float().mean()  # ()
     return first, float(peaks)
+
+
+def as_tensors(*arrays):
+    """numpy arrays (as a page's cache holds them) back to tensors, sharing memory."""
+    return tuple(torch.as_tensor(a) for a in arrays)

@@ -111,3 +111,52 @@ def probe_accuracy(x: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0) 
 def agreement(teacher: torch.Tensor, student: torch.Tensor) -> float:
     """Mean cosine between teacher and student vectors of the same sentences."""
     return float((teacher * student).sum(-1).mean())
+
+
+def hub_config_params(repo: str) -> int:
+    """Parameters of a Hub model counted from its config.json alone (meta device, no weights)."""
+    from transformers import AutoConfig, AutoModel
+
+    config = AutoConfig.from_pretrained(repo)
+    with torch.device("meta"):
+        return _count(AutoModel.from_config(config))
+
+
+def measure_selection(handle: Any, keep: list[int], texts: list[str], labels) -> dict:
+    """Teacher (the handle's encoder) vs a student keeping only the `keep` layers: parameters,
+    ms per sentence, probe accuracy on frozen sentence vectors, cosine between the two."""
+    with handle.lock:
+        teacher, tok = handle.model, handle.tokenizer
+        student = select_layers(teacher, keep)  # a private copy
+        t_vec = sentence_embeddings(teacher, tok, texts)  # (N, C)
+        s_vec = sentence_embeddings(student, tok, texts)  # (N, C)
+        t_ms, s_ms = latency_ms(teacher, tok, texts[:64]), latency_ms(student, tok, texts[:64])
+    rows = {}
+    for name, model, vec, ms in (
+        ("teacher", teacher, t_vec, t_ms),
+        ("student", student, s_vec, s_ms),
+    ):
+        rows[name] = {
+            "layers": model.config.num_hidden_layers,
+            "params": _count(model),
+            "ms": ms,
+            "probe": probe_accuracy(vec.numpy(), np.asarray(labels)),
+        }
+    kept = rows["student"]["probe"] / max(rows["teacher"]["probe"], 1e-9)
+    return {**rows, "agreement": agreement(t_vec, s_vec), "n": len(texts),
+            "speedup": t_ms / max(s_ms, 1e-9), "probe_kept": kept}  # fmt: skip
+
+
+def real_models(handles: list[Any], texts: list[str]) -> list[dict]:
+    """The real checkpoints side by side (BERT-base, DistilBERT when the Hub gives them):
+    layers, parameters and measured ms per sentence on this machine."""
+    out = []
+    for h in handles:
+        with h.lock:
+            out.append({
+                "model": h.choice.label,
+                "layers": h.model.config.num_hidden_layers,
+                "parameters": _count(h.model),
+                "ms / sentence": round(latency_ms(h.model, h.tokenizer, texts), 2),
+            })  # fmt: skip
+    return out

@@ -5,7 +5,7 @@ An encoder's *input* embedding of "bank" is one row of its vocabulary table: ide
 the *output* vector of that token has mixed in its neighbours, so the two differ. A word split
 into several WordPiece pieces ("em", "##bed", "##ding") gets the mean of its pieces' vectors.
 
-Sentence embeddings are the mean of all token vectors (`lessons.use_cases.embed`, how
+Sentence embeddings are the mean of all token vectors (`lessons.sentence_search.embed`, how
 all-MiniLM-L6-v2 was trained): cosine similarity between them ranks paraphrases.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lessons.use_cases import EmbedConfig, embed
+from lessons.sentence_search import EmbedConfig, embed
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,15 @@ def cosine_matrix(x: torch.Tensor) -> torch.Tensor:
     """(N, C) -> (N, N) cosine similarities."""
     x = F.normalize(x.float(), dim=-1)
     return x @ x.T
+
+
+def off_diagonal_range(sim: torch.Tensor) -> tuple[float, float] | None:
+    """(lowest, highest) cosine between two *different* rows of an (N, N) matrix; None if N < 2."""
+    n = sim.shape[0]
+    if n < 2:
+        return None
+    off = sim[~torch.eye(n, dtype=torch.bool)]  # (N² − N,)
+    return off.min().item(), off.max().item()
 
 
 def word_vectors(

@@ -12,7 +12,8 @@ cosine matrix between sentences is the only thing the methods below look at:
 
 Picked sentences are returned in article order. ROUGE (n-gram overlap with a reference) scores
 the result against a human summary and against a lead-k baseline (the first k sentences), which
-is hard to beat on news-style text. No Streamlit here.
+is hard to beat on news-style text. Abstractive summaries (new sentences) are in
+lessons/abstractive.py. No Streamlit here.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lessons.chat import GenConfig, ask
 from lessons.use_cases import Span, embed
 
 METHODS = ("pagerank", "centroid", "clustering")
@@ -316,58 +316,15 @@ def rouge(reference: str, candidate: str) -> dict[str, Rouge]:
     return {t: Rouge(raw[t].precision, raw[t].recall, raw[t].fmeasure) for t in ROUGE_TYPES}
 
 
-# ---------------------------------------------------------------- abstractive
-
-
-def summary_prompt(article: str, n_sentences: int) -> str:
-    return (
-        f"Summarize the following article in {n_sentences} sentence"
-        f"{'s' if n_sentences != 1 else ''}. Use only facts from the article.\n\n{article}"
-    )
-
-
-def abstractive_llm(handle: Any, article: str, n_sentences: int, cfg: GenConfig | None = None):
-    """An instruct LM writes the summary (lessons.chat.ask: locked, bounded, greedy)."""
-    return ask(
-        handle,
-        summary_prompt(article, n_sentences),
-        cfg=cfg or GenConfig(max_new_tokens=96, time_budget_s=30.0),
-    )
-
-
-def abstractive_seq2seq(handle: Any, article: str, max_new_tokens: int = 96) -> str:
-    """A summarization encoder-decoder (BART-CNN): the decoder writes the summary, beams of 2."""
-    tok, model = handle.tokenizer, handle.model
-    with handle.lock, torch.inference_mode():
-        enc = tok(article, truncation=True, max_length=1024, return_tensors="pt").to(model.device)
-        out = model.generate(
-            input_ids=enc["input_ids"],  # (1, T)
-            attention_mask=enc["attention_mask"],
-            max_new_tokens=max_new_tokens,
-            min_new_tokens=min(10, max_new_tokens),  # the model card's min_length=56 is for news
-            num_beams=2,
-            no_repeat_ngram_size=3,
-            early_stopping=True,
-        )  # (1, T_out)
-        return tok.decode(out[0], skip_special_tokens=True).strip()
-
-
-_NAMES_NUMBERS = re.compile(r"\b(?:[A-Z][a-z]+|\d[\d,.]*)\b")
-
-
-def unsupported(summary: str, article: str) -> list[str]:
-    """Names and numbers in the summary that never occur in the article: likely invented.
-
-    Crude on purpose (a sentence's first word is capitalised too), but it catches the typical
-    small-model error: a confident number or name that the article does not contain.
-    """
-    seen = {w.lower() for w in re.findall(r"\w+(?:[,.]\d+)*", article)}
-    out = []
-    for w in _NAMES_NUMBERS.findall(summary):
-        w = w.rstrip(",.")
-        if w and w.lower() not in seen and w not in out:
-            out.append(w)
-    return out
+def rouge_rows(reference: str, summaries: dict[str, str]) -> list[dict[str, Any]]:
+    """One table row per named summary: its length in words and ROUGE-1/2/L F1 (3 decimals)."""
+    rows = []
+    for name, text in summaries.items():
+        scores = rouge(reference, text)
+        row: dict[str, Any] = {"summary": name, "words": len(text.split())}
+        row.update({t.replace("rouge", "ROUGE-"): round(s.f1, 3) for t, s in scores.items()})
+        rows.append(row)
+    return rows
 
 
 # ---------------------------------------------------------------- built-in examples
@@ -392,3 +349,18 @@ def load_examples(folder: Path = EXAMPLES_DIR) -> list[Example]:
         title, _, article = head.strip().partition("\n")
         out.append(Example(title.lstrip("# ").strip(), article.strip(), reference.strip()))
     return out
+
+
+def warm(handle: Any = None) -> dict[str, Any]:
+    """The page's default result (first built-in article, PageRank, 3 sentences) and its ROUGE
+    beside lead-3, as the page computes it (its test asserts what the default shows)."""
+    if handle is None:
+        from models import loader
+
+        handle = loader.load("minilm-embedded")
+    example = load_examples()[0]
+    spans, _ = prepare_article(example.article)
+    res = summarize_embeddings(spans, embed(handle, [s.text for s in spans]), SummaryConfig())
+    k = len(res.picked)
+    rows = rouge_rows(example.reference, {"extractive": res.summary, f"lead-{k}": lead_k(spans, k)})
+    return {"article": example.title, "sentences": len(spans), "picked": res.picked, "rouge": rows}

@@ -1,11 +1,15 @@
-"""Fill-mask: what a masked-LM head predicts at a [MASK] position.
+"""Fill-mask: what a masked-LM head predicts at a [MASK] position, and a decoder's stand-in.
 
 The pre-training head is a small network over the last hidden layer (dense + GELU + LayerNorm,
 then a projection onto the vocabulary, tied to the input embeddings). Softmax over the
-vocabulary at each masked position gives the model's guesses.
+vocabulary at each masked position gives the model's guesses; the model reads the words on both
+sides of the gap.
 
-The embedded MiniLM (all-MiniLM-L6-v2) was re-trained as a sentence-embedding model and shipped
-without that head, so it cannot fill masks: a real fill-mask needs a Hub BERT or RoBERTa.
+The embedded MiniLM (all-MiniLM-L6-v2) is a sentence-embedding checkpoint: it was distilled and
+fine-tuned for sentence vectors and shipped without that head, so it cannot fill masks. Offline,
+the page shows what the embedded *decoder* (SmolLM2) does with the same sentence instead: it reads
+only the text before the gap and ranks the next token (`next_token_view`). Labelled as such: a
+causal LM never sees the right-hand context a masked LM uses.
 """
 
 from __future__ import annotations
@@ -15,16 +19,14 @@ from typing import Any
 
 import torch
 
-from models import network, registry
-
-MLM_KEYS = ("bert-base-uncased", "roberta-base")  # registry keys of the Hub encoders
 PLACEHOLDER = "[MASK]"  # what the user types; each model gets its own mask token
 MAX_MASKS = 5
+MAX_TOKENS = 256
 
 NO_HEAD_NOTE = (
-    "The embedded MiniLM has no masked-LM head: sentence-transformers kept only the encoder "
-    "(its pre-training head was dropped when it was re-trained for sentence embeddings), so it "
-    "cannot fill a [MASK]. Fill-mask needs BERT or RoBERTa from the Hugging Face Hub."
+    "The embedded MiniLM is a sentence-embedding checkpoint with no masked-LM head "
+    "(sentence-transformers kept only the encoder), so it cannot fill a [MASK]. BERT and RoBERTa "
+    "need the Hugging Face Hub or a copy in its local cache."
 )
 
 
@@ -39,30 +41,6 @@ class Guess:
     prob: float
 
 
-def unavailable_reason(key: str) -> str | None:
-    """None when the Hub model can be loaded (online or cached), else why not."""
-    choice = registry.get_choice(key)
-    if choice.available():
-        return None
-    return f"{NO_HEAD_NOTE} The Hub is unreachable ({network.detect().reason})."
-
-
-def load_mlm(key: str) -> tuple[Any, Any]:
-    """(tokenizer, AutoModelForMaskedLM) for a Hub key; FillMaskError when it cannot be had."""
-    reason = unavailable_reason(key)
-    if reason:
-        raise FillMaskError(reason)
-    from transformers import AutoModelForMaskedLM, AutoTokenizer
-
-    repo = registry.get_choice(key).repo
-    try:
-        tok = AutoTokenizer.from_pretrained(repo)
-        model = AutoModelForMaskedLM.from_pretrained(repo, attn_implementation="eager").eval()
-    except Exception as exc:  # network drop mid-download, corrupt cache …
-        raise FillMaskError(f"Could not load {repo}: {type(exc).__name__}: {exc}") from exc
-    return tok, model
-
-
 def with_mask_token(text: str, tokenizer: Any) -> str:
     """Replace the typed placeholder by this tokenizer's mask token ([MASK] or <mask>)."""
     if PLACEHOLDER not in text:
@@ -72,22 +50,51 @@ def with_mask_token(text: str, tokenizer: Any) -> str:
     return text.replace(PLACEHOLDER, tokenizer.mask_token)
 
 
-@torch.inference_mode()
-def fill_mask(tokenizer: Any, model: Any, text: str, top_k: int = 5) -> list[list[Guess]]:
-    """Top-k guesses for each [MASK] in `text`, left to right."""
-    enc = tokenizer(
-        with_mask_token(text, tokenizer), truncation=True, max_length=256, return_tensors="pt"
-    ).to(model.device)
-    where = (enc["input_ids"][0] == tokenizer.mask_token_id).nonzero().squeeze(1)  # (M,)
-    if len(where) == 0:
-        raise FillMaskError("The [MASK] was cut off: the text is longer than 256 tokens.")
-    logits = model(**enc).logits[0, where]  # (M, V)
-    probs = logits.float().softmax(-1)  # (M, V)
-    top = probs.topk(top_k, dim=-1)  # values, indices: (M, k)
+def _top(probs: torch.Tensor, tokenizer: Any, top_k: int) -> list[Guess]:
+    top = probs.topk(min(top_k, probs.numel()))  # values, indices: (k,)
     return [
-        [
-            Guess(tokenizer.decode([i]).strip(), i, p)
-            for p, i in zip(row_p.tolist(), row_i.tolist(), strict=True)
-        ]
-        for row_p, row_i in zip(top.values, top.indices, strict=True)
+        Guess(tokenizer.decode([i]).strip() or repr(tokenizer.decode([i])), i, p)
+        for p, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)
     ]
+
+
+@torch.inference_mode()
+def fill_mask(handle: Any, text: str, top_k: int = 5) -> list[list[Guess]]:
+    """Top-k guesses of a masked LM (a handle of kind masked-lm) for each [MASK], left to right."""
+    with handle.lock:
+        tok, model = handle.tokenizer, handle.model
+        enc = tok(
+            with_mask_token(text, tok), truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
+        ).to(model.device)
+        where = (enc["input_ids"][0] == tok.mask_token_id).nonzero().squeeze(1)  # (M,)
+        if len(where) == 0:
+            raise FillMaskError(f"The [MASK] was cut off: the text is over {MAX_TOKENS} tokens.")
+        probs = model(**enc).logits[0, where].float().softmax(-1).cpu()  # (M, V)
+        return [_top(row, tok, top_k) for row in probs]
+
+
+@dataclass
+class NextTokens:
+    prefix: str  # the text up to the first [MASK]: all a left-to-right model reads
+    guesses: list[Guess]
+    cut: bool  # the prefix was longer than MAX_TOKENS tokens and was cut to its last ones
+
+
+@torch.inference_mode()
+def next_token_view(handle: Any, text: str, top_k: int = 8) -> NextTokens:
+    """A causal LM's guesses for the token after the text before the first [MASK]."""
+    if PLACEHOLDER not in text:
+        raise FillMaskError(f"Put {PLACEHOLDER} where the model should guess a word.")
+    prefix = text.split(PLACEHOLDER, 1)[0].rstrip()
+    if not prefix:
+        raise FillMaskError(
+            "The [MASK] is at the very start: a left-to-right model has nothing to read before it."
+        )
+    with handle.lock:
+        tok, model = handle.tokenizer, handle.model
+        ids = tok(prefix, split_special_tokens=True, add_special_tokens=False)["input_ids"]
+        cut = len(ids) > MAX_TOKENS
+        ids = ids[-MAX_TOKENS:]  # (T,) the words nearest the gap matter most
+        x = torch.tensor([ids], device=model.device)  # (1, T)
+        probs = model(input_ids=x).logits[0, -1].float().softmax(-1).cpu()  # (V,)
+        return NextTokens(prefix, _top(probs, tok, top_k), cut)

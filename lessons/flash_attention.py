@@ -145,6 +145,47 @@ def online_softmax_steps(
     return steps
 
 
+def random_qkv(T: int, d: int = 4, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    """Seeded random q, k, v (T, d) each: the step-through's inputs."""
+    gen = torch.Generator().manual_seed(int(seed))
+    return tuple(torch.randn(T, d, generator=gen) for _ in range(3))  # (T, d) x 3
+
+
+def revealed_scores(steps: list[Step], upto: int, T: int) -> torch.Tensor:
+    """The score matrix (T, T) as the step-through has revealed it after step `upto` (0-based):
+    the tiles computed so far for the current query block, NaN everywhere else."""
+    cur = steps[upto]
+    shown = torch.full((T, T), float("nan"))  # (T, T)
+    for s in steps[: upto + 1]:
+        if s.q_block == cur.q_block and not s.skipped:
+            shown[s.rows[0] : s.rows[1], s.cols[0] : s.cols[1]] = s.scores
+    return shown
+
+
+@dataclass(frozen=True)
+class Check:
+    steps_vs_softmax: float  # max |acc/l after the last steps - softmax(QK^T/sqrt(d))V|
+    tiled_vs_sdpa: float  # max |flash_attention() - torch's scaled_dot_product_attention|
+
+
+def check_steps(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    steps: list[Step],
+    bq: int,
+    bk: int,
+    causal: bool,
+) -> Check:
+    """How far the step-through's result and the tiled function are from the references."""
+    T, d = q.shape
+    out = steps_output(steps, T, d)  # (T, d)
+    ref = standard_attention(q, k, v, causal)  # (T, d)
+    sdpa = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)  # (T, d)
+    tiled = flash_attention(q, k, v, bq, bk, causal)  # (T, d)
+    return Check(float((out - ref).abs().max()), float((tiled - sdpa).abs().max()))
+
+
 def steps_output(steps: list[Step], T: int, d: int) -> torch.Tensor:
     """Assemble acc / l_ from the last step of every query block: (T, d)."""
     out = torch.zeros(T, d, dtype=steps[0].acc.dtype)  # (T, d)
@@ -187,6 +228,22 @@ def flash_blocks(cfg: TrafficConfig) -> tuple[int, int]:
     m_el = cfg.sram_bytes // cfg.bytes_per_el  # SRAM size in elements
     bc = math.ceil(m_el / (4 * cfg.head_dim))
     return min(bc, cfg.head_dim), bc
+
+
+def traffic_curves(
+    lengths: list[int], head_dim: int, sram_bytes: int, bytes_per_el: int
+) -> dict[str, list[float]]:
+    """Standard and flash traffic in MiB per sequence length, and how many times less flash
+    moves: what the memory-traffic figure draws."""
+    cfgs = [TrafficConfig(n, head_dim, sram_bytes, bytes_per_el) for n in lengths]
+    std = [standard_traffic(c) / 2**20 for c in cfgs]
+    fl = [flash_traffic(c) / 2**20 for c in cfgs]
+    return {
+        "seq_len": list(lengths),
+        "standard_mib": std,
+        "flash_mib": fl,
+        "ratio": [a / b for a, b in zip(std, fl, strict=True)],
+    }
 
 
 def flash_traffic(cfg: TrafficConfig) -> int:

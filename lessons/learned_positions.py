@@ -23,6 +23,7 @@ class PositionTable:
         return self.weight.shape[0]
 
 
+@torch.no_grad()
 def position_table(model: torch.nn.Module) -> PositionTable:
     """Copy a BERT-like encoder's position matrix to numpy (call it under the model's lock)."""
     emb = getattr(model, "embeddings", None)
@@ -62,3 +63,19 @@ def mean_similarity_by_distance(cos: np.ndarray, max_distance: int) -> np.ndarra
     return np.array(
         [np.diagonal(cos, offset=k).mean() for k in range(min(max_distance, n - 1) + 1)]
     )
+
+
+def sentence_positions(tokenizer, text: str, n_positions: int) -> tuple[list[str], int]:
+    """The tokens of `text` that get a position row (at most n_positions), and how many tokens
+    the whole text has. Special-token strings in the text stay text (split_special_tokens)."""
+    full = tokenizer(text, split_special_tokens=True)["input_ids"]
+    ids = tokenizer(text, split_special_tokens=True, truncation=True, max_length=n_positions)[
+        "input_ids"
+    ]
+    return tokenizer.convert_ids_to_tokens(ids), len(full)
+
+
+def mirrored_mean(mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mean similarity by distance (k = 0..K) drawn on both sides: k = -K..K."""
+    ks = np.r_[-np.arange(len(mean))[::-1], np.arange(1, len(mean))]  # (2K+1,)
+    return ks, np.r_[mean[::-1], mean[1:]]

@@ -175,3 +175,53 @@ def measure(
         unchanged=int(counts[UNCHANGED]) / max(targets, 1),
         special_selected=special_hits,
     )
+
+
+# ---------------------------------------------------------------- the page's demo, in one call
+
+
+@dataclass
+class StrategyView:
+    rows: list[tuple[list[str], list[int]]]  # per epoch: the pieces the model reads, the actions
+    coverage: Coverage
+
+
+@dataclass
+class MaskDemo:
+    original: list[str]  # the sentence's pieces, [CLS] ... [SEP]
+    static: StrategyView
+    dynamic: StrategyView
+    stats: MaskStats
+
+
+def demo(
+    tokenizer,
+    text: str,
+    schedule: ScheduleConfig,
+    cfg: MaskConfig | None = None,
+    max_length: int = 48,
+    draws: int = 2_000,
+) -> MaskDemo:
+    """Mask `text` (first `max_length` tokens) the static and the dynamic way for
+    `schedule.epochs` epochs, and measure `draws` independent corruptions of it."""
+    enc = tokenizer(
+        text,
+        split_special_tokens=True,  # a typed "[MASK]" is text here, not the mask token
+        truncation=True,
+        max_length=max_length,
+        return_special_tokens_mask=True,
+        return_tensors="pt",
+    )
+    ids = enc["input_ids"][0]  # (T,)
+    special = enc["special_tokens_mask"][0].bool()  # (T,)
+    args = (ids, special, len(tokenizer), tokenizer.mask_token_id)
+    views = {}
+    for strategy in ("static", "dynamic"):
+        sched = ScheduleConfig(strategy, schedule.epochs, schedule.copies, schedule.seed)
+        masks = epoch_masks(*args, sched, cfg)
+        rows = [(tokenizer.convert_ids_to_tokens(m.input_ids.tolist()), m.action.tolist())
+                for m in masks]  # fmt: skip
+        views[strategy] = StrategyView(rows, coverage(masks, special))
+    stats = measure(*args, draws=draws, seed=schedule.seed, cfg=cfg)
+    original = tokenizer.convert_ids_to_tokens(ids.tolist())
+    return MaskDemo(original, views["static"], views["dynamic"], stats)

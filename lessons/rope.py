@@ -18,6 +18,8 @@ from typing import Any
 
 import torch
 
+DEFAULT_SENTENCE = "The cat sat on the mat because the mat was warm."
+
 
 @dataclass(frozen=True)
 class RopeConfig:
@@ -168,3 +170,155 @@ def causal_attention(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
 def wrap(theta: torch.Tensor) -> torch.Tensor:
     """Angles folded into [-pi, pi): where each pair's clock hand points."""
     return torch.remainder(theta + math.pi, 2 * math.pi) - math.pi
+
+
+# --- what the page shows --------------------------------------------------------------------
+
+
+def demo_pairs(head_dim: int) -> list[int]:
+    """Four pairs worth watching: the two fastest, one a quarter in, and the slowest."""
+    half = head_dim // 2
+    return sorted({0, 1, half // 4, half - 1})
+
+
+def pair_demo(cfg: RopeConfig, n_positions: int) -> tuple[list[int], torch.Tensor, torch.Tensor]:
+    """A query whose chosen pairs start at (r, 0), a smaller radius per pair so the circles stay
+    apart, rotated to positions 0..n-1. Returns the pairs, their coordinates (T, P, 2) and every
+    pair's wavelength in tokens (hs/2,)."""
+    freqs = inv_freq(cfg.head_dim, cfg.base)  # (hs/2,)
+    pairs = demo_pairs(cfg.head_dim)
+    x = torch.zeros(cfg.head_dim)  # (hs,)
+    for r, i in zip(torch.linspace(1.0, 0.4, len(pairs)).tolist(), pairs, strict=True):
+        x[i] = r
+    xy = pair_coords(x, torch.arange(n_positions), freqs, pairs)  # (T, P, 2)
+    return pairs, xy, wavelengths(freqs)
+
+
+@dataclass(frozen=True)
+class AngleTable:
+    """Every pair's angle at positions 0..T-1, and a readable sample of it in numbers."""
+
+    wrapped: torch.Tensor  # (T, hs/2) angles folded into [-pi, pi): where each clock hand points
+    pairs: list[int]  # ~16 pairs spread over head_dim/2, the columns of `sample`
+    sample: torch.Tensor  # (min(T, rows), P) unfolded angles p * omega_i, radians
+    omega: torch.Tensor  # (P,) the sampled pairs' frequencies, radians per token
+
+
+def angle_table(cfg: RopeConfig, n_positions: int, rows: int = 16, n_pairs: int = 16) -> AngleTable:
+    """The rotation tab's numbers: p * omega_i for every position and pair, wrapped for the
+    heatmap, and the first `rows` positions of about `n_pairs` evenly spaced pairs unfolded."""
+    freqs = inv_freq(cfg.head_dim, cfg.base)  # (hs/2,)
+    theta = angles(torch.arange(n_positions), freqs)  # (T, hs/2)
+    pairs = list(range(0, cfg.head_dim // 2, max(1, cfg.head_dim // (2 * n_pairs))))
+    return AngleTable(wrap(theta), pairs, theta[:rows, pairs], freqs[pairs])
+
+
+def synthetic_decay(
+    cfg: RopeConfig, max_distance: int, n_random: int = 64, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Score vs distance for q = k = all ones, and the mean over n_random seeded random q = k:
+    (D,) each. Identical content, only the distance grows."""
+    freqs = inv_freq(cfg.head_dim, cfg.base)
+    gen = torch.Generator().manual_seed(seed)
+    rand = torch.randn(n_random, cfg.head_dim, generator=gen)  # (N, hs)
+    ones = torch.ones(cfg.head_dim)  # (hs,)
+    return (
+        score_vs_distance(ones, ones, freqs, max_distance),  # (D,)
+        score_vs_distance(rand, rand, freqs, max_distance).mean(0),  # (D,)
+    )
+
+
+@dataclass(frozen=True)
+class RealQK:
+    """Pre-rotation queries and keys of every layer for one sentence, with the parity of our
+    rotation against the model's own rotary module and transformers' apply_rotary_pos_emb."""
+
+    pieces: list[str]  # decoded tokens
+    n_total: int  # tokens before the cap
+    q: torch.Tensor  # (L, nh, T, hs)
+    k: torch.Tensor  # (L, nkv, T, hs)
+    cfg: RopeConfig
+    cos_sin_diff: float  # max |ours − model.rotary_emb| over cos and sin
+    apply_diff: float  # max |ours − apply_rotary_pos_emb| over the last layer's q and k
+
+
+def real_qk(model: Any, tokenizer: Any, text: str, max_tokens: int = 32) -> RealQK:
+    """Run the decoder once on `text` (first `max_tokens` tokens); the caller holds the lock."""
+    from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
+
+    cfg = RopeConfig.from_model_config(model.config)
+    ids = tokenizer(text, split_special_tokens=True, return_tensors="pt")["input_ids"]  # (1, N)
+    n_total = ids.shape[1]
+    ids = ids[:, :max_tokens].to(next(model.parameters()).device)  # (1, T)
+    with torch.inference_mode():
+        q, k = pre_rope_qk(model, ids)  # (L, nh, T, hs), (L, nkv, T, hs)
+        pos = torch.arange(ids.shape[1])  # (T,)
+        cos_m, sin_m = model_cos_sin(model, pos)  # (T, hs)
+    q, k, cos_m, sin_m = (t.clone() for t in (q, k, cos_m, sin_m))  # plain tensors, cacheable
+    cos, sin = cos_sin(pos, inv_freq(cfg.head_dim, cfg.base))  # (T, hs)
+    ours = apply_rope(q[-1], k[-1], cos, sin)
+    lib = apply_rotary_pos_emb(q[-1][None], k[-1][None], cos_m[None], sin_m[None])
+    return RealQK(
+        pieces=[tokenizer.decode([i]) for i in ids[0].tolist()],
+        n_total=n_total,
+        q=q,
+        k=k,
+        cfg=cfg,
+        cos_sin_diff=float(max((cos - cos_m).abs().max(), (sin - sin_m).abs().max())),
+        apply_diff=float(max((ours[0] - lib[0][0]).abs().max(), (ours[1] - lib[1][0]).abs().max())),
+    )
+
+
+def head_qk(real: RealQK, layer: int, head: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """One query head's (T, hs) queries and the keys of the K/V head it reads (GQA)."""
+    group = real.q.shape[1] // real.k.shape[1]
+    return real.q[layer, head], real.k[layer, head // group]  # (T, hs), (T, hs)
+
+
+def with_and_without(real: RealQK, layer: int, head: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The head's causal attention (T, T) with RoPE (what the model computes) and with the same
+    q, k left unrotated."""
+    qh, kh = head_qk(real, layer, head)  # (T, hs)
+    cos, sin = cos_sin(torch.arange(qh.shape[0]), inv_freq(real.cfg.head_dim, real.cfg.base))
+    q_rot, k_rot = apply_rope(qh[None], kh[None], cos, sin)  # (1, T, hs)
+    return causal_attention(q_rot, k_rot)[0], causal_attention(qh[None], kh[None])[0]
+
+
+def real_decay(
+    real: RealQK, layer: int, head: int, qi: int, kj: int, max_distance: int = 2048
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Query of token qi with key of token kj, re-placed at every distance; and the mean over
+    same-token (q, k) pairs of the sentence: (D,) each."""
+    qh, kh = head_qk(real, layer, head)
+    freqs = inv_freq(real.cfg.head_dim, real.cfg.base)
+    return (
+        score_vs_distance(qh[qi], kh[kj], freqs, max_distance),  # (D,)
+        score_vs_distance(qh, kh, freqs, max_distance).mean(0),  # (D,)
+    )
+
+
+def warm(encoder: Any, decoder: Any, text: str = DEFAULT_SENTENCE) -> dict[str, float]:
+    """The Position embeddings page's default work: the sinusoidal table, MiniLM's position table
+    and its cosine matrix, SmolLM2's real q/k with the parity numbers and one head's maps.
+    Returns seconds per part: a check that the default work runs and stays in parity (the
+    preflight warms the server itself by opening the page in a browser)."""
+    import time
+
+    from lessons import learned_positions as lp
+    from lessons import sinusoidal
+
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    sinusoidal.offset_curves(sinusoidal.SinusoidalConfig())
+    with encoder.lock:
+        lp.cosine_matrix(lp.position_table(encoder.model).weight)
+        lp.sentence_positions(encoder.tokenizer, text, 512)
+    seconds["positions_table_s"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    with decoder.lock:
+        real = real_qk(decoder.model, decoder.tokenizer, text)
+    if max(real.cos_sin_diff, real.apply_diff) > 1e-5:
+        raise AssertionError("RoPE drifted from transformers' rotary embedding")
+    with_and_without(real, 0, 0)
+    seconds["positions_rope_s"] = round(time.perf_counter() - t0, 3)
+    return seconds

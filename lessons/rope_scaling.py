@@ -30,7 +30,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lessons.rope import apply_rope, inv_freq
+from lessons.rope import RopeConfig, apply_rope, inv_freq
 
 METHODS = ("none", "linear", "ntk", "dynamic", "yarn")
 
@@ -108,6 +108,18 @@ def scaled_inv_freq(cfg: ScalingConfig, seq_len: int | None = None) -> tuple[tor
     return yarn_inv_freq(cfg)
 
 
+def configs_for_model(
+    model_config: Any, methods: list[str], factor: float, trained_len: int
+) -> list[ScalingConfig]:
+    """One ScalingConfig per method with the model's own head_dim and rope_theta (read by
+    RopeConfig.from_model_config); "none" always gets factor 1."""
+    rope = RopeConfig.from_model_config(model_config)
+    return [
+        ScalingConfig(m, 1.0 if m == "none" else factor, trained_len, rope.head_dim, rope.base)
+        for m in methods
+    ]
+
+
 # --- the same through transformers ----------------------------------------------------------
 
 
@@ -165,6 +177,48 @@ def frequency_table(cfg: ScalingConfig) -> dict[str, list[float]]:
         "turns_in_L": (cfg.trained_len * base_w / (2 * math.pi)).tolist(),
         "slowdown": (base_w / w).tolist(),
     }
+
+
+def scaling_curves(
+    factor: float, trained_len: int, head_dim: int = 64, base: float = 100_000.0
+) -> dict[str, Any]:
+    """What the RoPE-scaling figures draw, for every method at s and L: per pair, the wavelength
+    (unscaled and per method) and the largest angle reached at s*L over the largest seen in L."""
+    target = int(factor * trained_len)
+    cfg = {m: ScalingConfig(m, factor, trained_len, head_dim, base) for m in METHODS}
+    none = frequency_table(cfg["none"])
+    return {
+        "pair": none["pair"],
+        "factor": factor,
+        "trained_len": trained_len,
+        "target_len": target,
+        "wavelength": none["wavelength"],
+        "scaled_wavelength": {m: frequency_table(c)["scaled_wavelength"] for m, c in cfg.items()},
+        "angle_ratio": {m: max_angle_seen(c, target).tolist() for m, c in cfg.items()},
+    }
+
+
+def method_summary(
+    factor: float, trained_len: int, head_dim: int = 64, base: float = 100_000.0
+) -> list[dict[str, Any]]:
+    """One row per method: how much its fastest and slowest pairs are slowed, its attention
+    factor, and how many pairs still reach unseen angles at s*L."""
+    target = int(factor * trained_len)
+    w0 = inv_freq(head_dim, base)  # (hs/2,)
+    rows = []
+    for method in METHODS:
+        cfg = ScalingConfig(method, factor, trained_len, head_dim, base)
+        w, attention = scaled_inv_freq(cfg, seq_len=target)
+        rows.append(
+            {
+                "method": method,
+                "fastest_slowed": float(w0[0] / w[0]),
+                "slowest_slowed": float(w0[-1] / w[-1]),
+                "attention_factor": attention,
+                "pairs_out_of_range": int((max_angle_seen(cfg, target) > 1.001).sum()),
+            }
+        )
+    return rows
 
 
 def max_angle_seen(cfg: ScalingConfig, target_len: int) -> torch.Tensor:
@@ -245,7 +299,8 @@ def perplexity_sweep(
     tokens < t, so the first n losses of a long run equal those of a run cut at n (the test
     checks it). Perplexity at n = exp(mean NLL of the first n-1 predictions).
     Dynamic NTK is the exception (its frequencies depend on the run's length), so it gets one
-    forward per length.
+    forward per length. Each row also says how long the forward behind it took (`forward_s`) and
+    over how many tokens (`forward_len`): the cost the page quotes.
     """
     n_max = min(max(lengths), input_ids.shape[1])
     lengths = sorted({n for n in lengths if 2 <= n <= n_max})
@@ -260,7 +315,9 @@ def perplexity_sweep(
         for run_len in runs:
             if time.perf_counter() - start > budget_s:
                 return rows, False
+            t0 = time.perf_counter()
             nll = token_nll(model, input_ids[:, :run_len], cfg)  # (run_len - 1,)
+            seconds = time.perf_counter() - t0
             for n in lengths if cfg.method != "dynamic" else [run_len]:
                 rows.append(
                     {
@@ -269,6 +326,39 @@ def perplexity_sweep(
                         "length": n,
                         "ppl": math.exp(float(nll[: n - 1].mean())),
                         "ppl_last_quarter": math.exp(float(nll[(3 * n) // 4 - 1 : n - 1].mean())),
+                        "forward_len": run_len,
+                        "forward_s": seconds,
                     }
                 )
     return rows, True
+
+
+def perplexity_gaps(rows: list[dict]) -> dict[str, dict[str, float]]:
+    """Per method, at the longest length measured for it and "none": its perplexity over no
+    scaling's (1.0 = no price), and that length. What the page says in words."""
+    by = {(r["method"], r["length"]): r["ppl"] for r in rows}
+    out: dict[str, dict[str, float]] = {}
+    for method in dict.fromkeys(r["method"] for r in rows):
+        common = [n for (m, n) in by if m == method and ("none", n) in by]
+        if method == "none" or not common:
+            continue
+        n = max(common)
+        out[method] = {"length": n, "ratio": by[(method, n)] / by[("none", n)]}
+    return out
+
+
+def forward_cost(rows: list[dict]) -> tuple[int, float] | None:
+    """(tokens, seconds) of the slowest single forward of a sweep: the measured cost to quote."""
+    timed = [(r["forward_len"], r["forward_s"]) for r in rows if "forward_s" in r]
+    return max(timed, key=lambda t: t[1]) if timed else None
+
+
+def measure_scalings(model: Any, token_ids: list[int], lengths: list[int], methods: list[str],
+                     factor: float, trained_len: int, budget_s: float,
+                     device: str = "cpu") -> tuple[list[dict], bool]:  # fmt: skip
+    """Perplexity of `model` on `token_ids` at each length for each scaling method (its own
+    head_dim and theta): the rows, and whether every run finished within the budget."""
+    ids = torch.tensor([token_ids], device=device)  # (1, T)
+    configs = configs_for_model(model.config, methods, factor, trained_len)
+    with torch.inference_mode():
+        return perplexity_sweep(model, ids, lengths, configs, budget_s)

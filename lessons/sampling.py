@@ -132,8 +132,16 @@ class Distribution:
     def entropy_filtered(self) -> float:
         return entropy_bits(self.filtered)
 
+    def top(self, n: int = 20) -> list[tuple[int, float, float]]:
+        """(token id, p model, p after the knobs) of the n likeliest tokens under the model."""
+        ids = torch.topk(self.original, min(n, self.original.numel())).indices.tolist()
+        return [(i, float(self.original[i]), float(self.filtered[i])) for i in ids]
 
-def distribution(logits: torch.Tensor, prev_ids: torch.Tensor, cfg: SamplingConfig) -> Distribution:
+
+def distribution(logits, prev_ids, cfg: SamplingConfig) -> Distribution:
+    """The model's distribution and the filtered one; logits (V,) and the previous ids as tensors
+    or arrays."""
+    logits, prev_ids = torch.as_tensor(logits), torch.as_tensor(prev_ids, dtype=torch.long)
     return Distribution(
         original=logits.float().softmax(dim=-1),  # (V,)
         filtered=filter_logits(logits, prev_ids, cfg).softmax(dim=-1),  # (V,)

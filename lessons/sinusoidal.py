@@ -61,3 +61,12 @@ def dot_closed_form(cfg: SinusoidalConfig, max_offset: int) -> torch.Tensor:
     """sum_i cos(k * w_i): the same curve from the identity, with no table at all."""
     k = torch.arange(max_offset + 1, dtype=torch.float64)[:, None]  # (K, 1)
     return torch.cos(k * frequencies(cfg)[None, :]).sum(-1)  # (K,)
+
+
+def offset_curves(cfg: SinusoidalConfig) -> tuple[dict[int, torch.Tensor], torch.Tensor]:
+    """PE[p]·PE[p+k] for k up to half the table, from three starts p, beside the closed form
+    Σ cos(k·ω_i): the curves coincide because only the offset matters."""
+    max_off = cfg.n_positions // 2
+    pe = sinusoidal_table(cfg)  # (T, d)
+    starts = sorted({0, cfg.n_positions // 8, cfg.n_positions // 4})
+    return {p: dot_vs_offset(pe, p, max_off) for p in starts}, dot_closed_form(cfg, max_off)

@@ -149,3 +149,27 @@ def stats(text: str, tokens: list[Token], unk_id: int | None = None) -> Stats:
         unknown=sum(t.id == unk_id for t in tokens) if unk_id is not None else 0,
         chars_per_token=len(text) / len(content) if content else 0.0,
     )
+
+
+def token_rows(text: str, tokens: list[Token], show_special: bool = True) -> list[dict]:
+    """One row per token for a table: index, piece, id, offsets, the text it covers."""
+    return [
+        {
+            "#": i,
+            "piece": t.piece,
+            "id": t.id,
+            "start": t.start,
+            "end": t.end,
+            "text": text[t.start : t.end],
+            "special": t.special,
+        }
+        for i, t in enumerate(tokens)
+        if show_special or not t.inserted
+    ]
+
+
+def ids_preview(tokens: list[Token], limit: int = 200) -> str:
+    """The ids as the model reads them, the first `limit` of them, saying how many are left."""
+    ids = [t.id for t in tokens]
+    more = f" … (+{len(ids) - limit:,} more)" if len(ids) > limit else ""
+    return str(ids[:limit]) + more

@@ -101,6 +101,18 @@ def train_tokenizer(corpus: str, config: TrainConfig) -> Tokenizer:
     return tokenizer
 
 
+def train_json(corpus: str, algorithm: str, vocab_size: int) -> str:
+    """The trained tokenizer as JSON: callers rebuild their own copy (`Tokenizer.from_str`), so
+    no trained tokenizer is shared between sessions."""
+    return train_tokenizer(corpus, TrainConfig(algorithm, vocab_size)).to_str()  # type: ignore[arg-type]
+
+
+def pretrained_compression(name: str, vocab_size: int, text: str, tokens, unk_id) -> Compression:
+    """The same figures for a pretrained tokenizer's tokens (lessons.tokenization.tokenize)."""
+    s = stats(text, tokens, unk_id)
+    return Compression(name, vocab_size, s.content_tokens, s.chars_per_token, s.unknown)
+
+
 def compression(name: str, tokenizer: Tokenizer, text: str) -> Compression:
     """How well `tokenizer` compresses `text`: fewer tokens = more characters per token."""
     tokens = from_encoding(tokenizer, tokenizer.encode(text))

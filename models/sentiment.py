@@ -4,40 +4,50 @@
     python -m models.sentiment train --arch scratch --data /tmp/mr/train.jsonl --out /tmp/m \
         --minutes 5
     python -m models.sentiment evaluate --model /tmp/m --data /tmp/mr/test.jsonl
+    python -m models.sentiment compare --data assets/sentiment/sample.jsonl --seeds 0,1,2 \
+        --minutes 0.5 --out /tmp/cmp
 
-`train` holds out 10% of its file for validation, prints one JSON line per evaluation, keeps the
-best validation checkpoint and saves it (safetensors + config.json + tokenizer). The page uses the
-same `fit` in a background job. Rows are `{"text": ..., "label": 0|1}`.
+`train` holds out 10% of its file for validation (or the rows marked `"split": "val"`), prints one
+JSON line per evaluation, keeps the best validation checkpoint and saves it (safetensors +
+config.json + tokenizer). Rows marked `"split": "test"` are measured at every evaluation and at the
+end, never trained or selected on. `compare` trains both architectures for several seeds with the
+same data and budget (the BERT & RoBERTa page opens on it). The page uses the same `fit` in a
+background job. Rows are `{"text": ..., "label": 0|1}`.
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from models.sentiment_data import (
-    DataError,
     Encoded,
     batches,
     check_trainable,
-    collate,
     encode,
     load_tokenizer,
-    read_rows,
+    read_rows,  # noqa: F401 (re-exported: sent.read_rows)
     split,
-    write_jsonl,
+    test_rows,
 )
-from models.sentiment_model import ModelDirError, build, load, save
-from models.training import CliReporter, Recorder, Reporter, Stopped, print_json
+from models.sentiment_infer import (  # noqa: F401 (pages and the bench use them as sent.<name>)
+    collate,
+    confusion_matrix,
+    explain,
+    hub_rows,
+    latency_ms,
+    predict,
+    step_cost,
+)
+from models.sentiment_model import build
+from models.training import Recorder, Reporter, Stopped
 
 
 @dataclass
@@ -115,6 +125,7 @@ class FitResult:
     examples: int = 0
     train_seconds: float = 0.0  # optimisation time only (evaluations excluded)
     stopped: str | None = None  # why it ended before its deadline, if it did
+    test: dict | None = None  # the kept weights on the `watch` rows: accuracy, probs (or None)
 
     @property
     def examples_per_s(self) -> float:
@@ -130,11 +141,14 @@ def fit(
     reporter: Reporter | None = None,
     reserve_s: float = 0.0,
     max_steps: int | None = None,
+    watch: Encoded | None = None,
 ) -> FitResult:
     """Train until `budget_s` seconds have passed (minus time kept back for the last evaluation and
     `reserve_s` for saving) or `max_steps`, evaluating about 16 times; ends with the best
     validation weights. Each evaluation is one `reporter.log(...)` row; `reporter.check()` may
-    raise `Stopped` (stop button, page left): we still keep the best."""
+    raise `Stopped` (stop button, page left): we still keep the best. `watch` rows (test rows
+    with new wording) are measured at each evaluation (`test_acc`) and at the end, but never
+    choose the checkpoint."""
     reporter = reporter or Recorder()
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -161,6 +175,9 @@ def fit(
             "examples_per_s": round(res.examples_per_s, 1),
             "elapsed_s": round(time.monotonic() - t0, 1),
         }
+        if watch is not None and len(watch):
+            row["test_acc"] = round(evaluate(model, watch)["accuracy"], 4)
+        eval_cost = time.monotonic() - t
         run_loss = run_correct = run_n = 0.0
         res.history.append(row)
         if res.best is None or (row["val_acc"], -row["val_loss"]) > (
@@ -213,6 +230,9 @@ def fit(
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
+    if watch is not None and len(watch):
+        ev = evaluate(model, watch)
+        res.test = {"accuracy": ev["accuracy"], "probs": ev["probs"]}
     return res
 
 
@@ -230,6 +250,12 @@ class Trained:
     val_rows: list
     val_probs: list[float]
     fit: FitResult
+    test_rows: list = field(default_factory=list)  # held-out rows with new wording (maybe none)
+    n_train: int = 0
+
+    @property
+    def test_acc(self) -> float | None:
+        return self.fit.test["accuracy"] if self.fit.test else None
 
 
 def run_training(
@@ -239,12 +265,15 @@ def run_training(
     budget_s: float,
     reporter: Reporter | None = None,
     seed: int = 0,
+    reserve_s: float | None = None,
+    **overrides,
 ) -> Trained:
-    """Split, tokenize, build, fit within `budget_s` (setup included), predict the validation
-    rows. A MiniLM run loads its own copy of the encoder: the shared one is never changed."""
+    """Split, tokenize, build, fit within `budget_s` (setup included; `reserve_s` of it kept for
+    the caller, 5% by default), predict the validation rows and measure the test rows. A MiniLM
+    run loads its own copy of the encoder: the shared one is never changed."""
     t0 = time.monotonic()
     check_trainable(rows)
-    cfg = default_config(arch, size=size, seed=seed)
+    cfg = default_config(arch, size=size, seed=seed, **overrides)
     train_rows, val_rows = split(rows, cfg.val_frac, cfg.seed)
     tokenizer = load_tokenizer()
     torch.manual_seed(cfg.seed)
@@ -253,215 +282,55 @@ def run_training(
     reporter.check()
     train_enc = encode(tokenizer, train_rows, cfg.max_len)
     val_enc = encode(tokenizer, val_rows, cfg.max_len)
+    held = test_rows(rows)
+    watch = encode(tokenizer, held, cfg.max_len) if held else None
     left = budget_s - (time.monotonic() - t0)
-    res = fit(model, train_enc, val_enc, cfg, left, reporter, reserve_s=0.05 * budget_s)
-    return Trained(arch, model, tokenizer, cfg, val_rows, res.best_probs, res)
+    reserve = 0.05 * budget_s if reserve_s is None else reserve_s
+    res = fit(model, train_enc, val_enc, cfg, left, reporter, reserve, watch=watch)
+    return Trained(
+        arch, model, tokenizer, cfg, val_rows, res.best_probs, res, held, len(train_rows)
+    )
 
 
-# --- inference ---------------------------------------------------------------------------------
-
-
-@torch.no_grad()
-def predict(model: nn.Module, tokenizer, texts: list[str], max_len: int = 64) -> list[float]:
-    """P(positive) for each text."""
-    model.eval()
-    ids = tokenizer(texts, truncation=True, max_length=max_len)["input_ids"]
-    input_ids, mask = collate(ids)  # (B, T)
-    logits, _ = model(input_ids, mask)
-    return logits.softmax(-1)[:, 1].tolist()
-
-
-@torch.no_grad()
-def explain(model: nn.Module, tokenizer, text: str, max_len: int = 64) -> dict:
-    """Tokens, P(positive) and the last layer's attention (nh, T, T) for one sentence."""
-    model.eval()
-    ids = tokenizer(text, truncation=True, max_length=max_len)["input_ids"]
-    input_ids, mask = collate([ids])  # (1, T)
-    want = getattr(model, "want_attention", None)
-    if want is not None:
-        model.want_attention = True
-    try:
-        logits, att = model(input_ids, mask)  # (1, 2), (1, nh, T, T)
-    finally:
-        if want is not None:
-            model.want_attention = want
+def summary(trained: Trained) -> dict:
+    """One run in a few numbers (a JSON line of `compare`, a row of a page's table)."""
+    best = trained.fit.best or {}
     return {
-        "tokens": tokenizer.convert_ids_to_tokens(ids),
-        "p_positive": logits.softmax(-1)[0, 1].item(),
-        "attention": att[0].tolist(),  # (nh, T, T)
-        "truncated": len(tokenizer(text)["input_ids"]) > max_len,
+        "arch": trained.arch,
+        "seed": trained.cfg.seed,
+        "steps": trained.fit.steps,
+        "best_val_acc": best.get("val_acc"),
+        "test_acc": None if trained.test_acc is None else round(trained.test_acc, 4),
+        "examples_per_s": round(trained.fit.examples_per_s, 1),
     }
 
 
-def latency_ms(model: nn.Module, tokenizer, texts: list[str], max_len: int = 64) -> float:
-    """Milliseconds to classify one sentence on its own (tokenize + forward), the serving case."""
-    texts = texts[:50]
-    if not texts:
-        return 0.0
-    predict(model, tokenizer, texts[:1], max_len)  # warm-up
-    t = time.perf_counter()
-    for text in texts:
-        predict(model, tokenizer, [text], max_len)
-    return 1000 * (time.perf_counter() - t) / len(texts)
+class Tagged:
+    """A reporter that adds fixed fields (arch, seed, run) to every row it passes on."""
+
+    def __init__(self, inner: Reporter, **tags) -> None:
+        self.inner, self.tags = inner, tags
+
+    def log(self, **metrics) -> None:
+        self.inner.log(**self.tags, **metrics)
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        self.inner.progress(fraction, message)
+
+    def should_stop(self) -> bool:
+        return self.inner.should_stop()
+
+    def check(self) -> None:
+        self.inner.check()
 
 
-def hub_rows(name: str = "rotten_tomatoes", n: int = 4_000, split: str = "train") -> list:
-    """`n` shuffled rows of a Hub sentiment set with text/label columns, via `datasets`
-    (needs the network or the local datasets cache)."""
-    from datasets import load_dataset
-
-    from models.sentiment_data import Row
-
-    ds = load_dataset(name, split=split).shuffle(seed=0)
-    ds = ds.select(range(min(n, len(ds))))
-    return [Row(t, int(y)) for t, y in zip(ds["text"], ds["label"], strict=True)]
-
-
-def confusion_matrix(labels: list[int], preds: list[int], n_classes: int = 2) -> list[list[int]]:
-    """counts[t][p]: rows with true label t predicted as p."""
-    counts = [[0] * n_classes for _ in range(n_classes)]
-    for t, p in zip(labels, preds, strict=True):
-        counts[t][p] += 1
-    return counts
-
-
-def step_cost(archs: tuple[str, ...] = ("scratch", "minilm"), batch: int = 16, reps: int = 3):
-    """Measured here: ms per training step (forward + backward + AdamW) of each architecture on
-    one batch of sample-length reviews, best of `reps` after a warm-up step, and examples/s.
-    Pages quote this instead of a typed ratio."""
-    tokenizer = load_tokenizer()
-    texts = ["a quietly moving film, though the middle drags on and on"] * batch
-    ids, mask = collate(tokenizer(texts, truncation=True, max_length=64)["input_ids"])
-    y = torch.zeros(batch, dtype=torch.long)
-    out = {}
-    for arch in archs:
-        model = build("scratch", "small") if arch == "scratch" else build(arch)
-        opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-        model.train()
-        best = float("inf")
-        for i in range(reps + 1):
-            t = time.perf_counter()
-            loss = F.cross_entropy(model(ids, mask)[0], y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if i:  # the first step warms up the allocator and kernels
-                best = min(best, time.perf_counter() - t)
-        out[arch] = {"ms_per_step": 1000 * best, "examples_per_s": batch / best}
-    return out
-
-
-# --- command line ------------------------------------------------------------------------------
-
-
-def _print(row: dict) -> None:
-    print_json(row)
-
-
-def cmd_train(args: argparse.Namespace) -> None:
-    rows = read_rows(args.data)
-    check_trainable(rows, args.data)
-    t_start = time.monotonic()  # the budget counts everything after the data is read
-    budget_s = args.minutes * 60
-    overrides = {"seed": args.seed, "size": args.size}
-    if args.lr is not None:
-        overrides["lr"] = args.lr
-    cfg = default_config(args.arch, **overrides)
-    train_rows, val_rows = split(rows, cfg.val_frac, cfg.seed)
-    tokenizer = load_tokenizer()
-    torch.manual_seed(cfg.seed)
-    if cfg.arch == "scratch":
-        model = build("scratch", cfg.size, max_len=cfg.max_len)
-    else:
-        model = build("minilm")
-    train_enc = encode(tokenizer, train_rows, cfg.max_len)
-    val_enc = encode(tokenizer, val_rows, cfg.max_len)
-    left = budget_s - (time.monotonic() - t_start)
-    # Saving 90 MB of MiniLM weights takes a few seconds; the scratch model is 4 MB.
-    reserve_s = 5.0 if cfg.arch == "minilm" else 1.0
-    res = fit(model, train_enc, val_enc, cfg, left, CliReporter(), reserve_s=reserve_s)
-    extra = {
-        "train": asdict(cfg),
-        "best": res.best,
-        "steps": res.steps,
-        "examples_per_s": round(res.examples_per_s, 1),
-        "data": {"file": str(args.data), "train_rows": len(train_rows), "val_rows": len(val_rows)},
-    }
-    save(model, tokenizer, args.out, extra)
-    _print(
-        {
-            "saved": str(args.out),
-            "steps": res.steps,
-            "best_val_acc": res.best["val_acc"],
-            "examples_per_s": round(res.examples_per_s, 1),
-            "wall_s": round(time.monotonic() - t_start, 1),
-        }
-    )
-
-
-def cmd_evaluate(args: argparse.Namespace) -> None:
-    rows = read_rows(args.data)
-    model, tokenizer, config = load(args.model)
-    max_len = config.get("model", {}).get("max_len", config.get("train", {}).get("max_len", 64))
-    data = encode(tokenizer, rows, max_len)
-    t = time.perf_counter()
-    ev = evaluate(model, data)
-    seconds = time.perf_counter() - t
-    ms = latency_ms(model, tokenizer, [r.text for r in rows], max_len)
-    _print(
-        {
-            "n": len(rows),
-            "loss": round(ev["loss"], 4),
-            "examples_per_s": round(len(rows) / max(seconds, 1e-9), 1),
-            "ms_per_sentence": round(ms, 2),
-            "accuracy": round(ev["accuracy"], 4),  # last on purpose: `tail -c` friendly
-        }
-    )
-
-
-def cmd_split(args: argparse.Namespace) -> None:
-    rows = read_rows(args.data)
-    keep, held = split(rows, args.test_frac, args.seed)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_jsonl(keep, out / "train.jsonl")
-    write_jsonl(held, out / "test.jsonl")
-    _print({"train": len(keep), "test": len(held), "out": str(out)})
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m models.sentiment", description=__doc__.split("\n")[0]
-    )
-    sub = p.add_subparsers(dest="cmd", required=True)
-    t = sub.add_parser("train", help="train a classifier against a time budget")
-    t.add_argument("--arch", choices=("scratch", "minilm"), default="scratch")
-    t.add_argument("--data", required=True, help="jsonl (or csv) with text,label rows")
-    t.add_argument("--out", required=True, help="folder for model.safetensors + config.json")
-    t.add_argument("--minutes", type=float, default=5.0, help="wall-clock budget after data load")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--size", choices=("tiny", "small", "base"), default="small", help="scratch")
-    t.add_argument("--lr", type=float, default=None)
-    e = sub.add_parser("evaluate", help="accuracy of a saved model on a labelled file")
-    e.add_argument("--model", required=True)
-    e.add_argument("--data", required=True)
-    s = sub.add_parser("split", help="deterministic stratified train/test split of a file")
-    s.add_argument("--data", required=True)
-    s.add_argument("--out", required=True)
-    s.add_argument("--test-frac", type=float, default=0.1)
-    s.add_argument("--seed", type=int, default=0)
-    return p
+# --- command line (models/sentiment_cli.py: the CLI imports the trainer, not the reverse) -------
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = parser()
-    args = p.parse_args(argv)
-    if getattr(args, "minutes", 1) <= 0:
-        p.error("--minutes must be positive")
-    try:
-        {"train": cmd_train, "evaluate": cmd_evaluate, "split": cmd_split}[args.cmd](args)
-    except (DataError, ModelDirError) as exc:
-        p.error(str(exc))  # message + exit code 2, no traceback
+    from models.sentiment_cli import main as cli_main
+
+    cli_main(argv)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,11 @@
 Rows come from a jsonl file (the command line), an upload (jsonl or csv) or a Hub dataset. Every
 problem is a `DataError` whose message names the line and what is wrong, so the command line can
 print it and exit with code 2, and the page can show it, instead of a traceback.
+
+A row may name its split (`"split": "train" | "val" | "test"`): the built-in sample does, so that
+its held-out parts are fixed. `val` rows pick the checkpoint; `test` rows are worded with words the
+training rows never use (synonyms, other negations and contrasts) and are only measured, never
+trained on or selected on. Rows without a split are split at random (`split`).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import csv
 import io
 import json
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +31,14 @@ class DataError(ValueError):
     """The data cannot be used; the message is written for the user."""
 
 
+SPLITS = ("train", "val", "test")
+
+
 @dataclass(frozen=True)
 class Row:
     text: str
     label: int  # 0 negative, 1 positive
+    split: str | None = None  # a fixed split ("train", "val", "test"), or None: split at random
 
 
 def _label(value: object, where: str) -> int:
@@ -54,7 +64,10 @@ def _row(obj: object, where: str) -> Row:
     text = obj["text"]
     if not isinstance(text, str) or not text.strip():
         raise DataError(f"{where}: 'text' must be a non-empty string")
-    return Row(text[:MAX_TEXT_CHARS], _label(obj["label"], where))
+    part = obj.get("split") or None
+    if part is not None and part not in SPLITS:
+        raise DataError(f"{where}: 'split' must be one of {', '.join(SPLITS)}, got {part!r:.40}")
+    return Row(text[:MAX_TEXT_CHARS], _label(obj["label"], where), part)
 
 
 def parse_jsonl(content: str, name: str = "data") -> list[Row]:
@@ -120,14 +133,33 @@ def check_trainable(rows: list[Row], name: str = "data") -> None:
 def write_jsonl(rows: list[Row], path: str | Path) -> None:
     with open(path, "w", encoding="utf-8") as f:
         for r in rows:
-            f.write(json.dumps({"text": r.text, "label": r.label}, ensure_ascii=False) + "\n")
+            row = {"text": r.text, "label": r.label, **({"split": r.split} if r.split else {})}
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def fixed_split(rows: list[Row]) -> bool:
+    """Do these rows carry their own split (the built-in sample does)?"""
+    return any(r.split for r in rows)
+
+
+def test_rows(rows: list[Row]) -> list[Row]:
+    """The rows held out for measuring only (new wording), in file order."""
+    return [r for r in rows if r.split == "test"]
 
 
 def split(rows: list[Row], frac: float, seed: int) -> tuple[list[Row], list[Row]]:
     """Deterministic stratified split -> (keep, held_out): each class is cut at the same fraction
-    so a small validation set is still balanced like the data."""
+    so a small validation set is still balanced like the data. Rows that name their split keep
+    it: `val` rows are held out, `test` rows are in neither part (see `test_rows`)."""
     if not 0 < frac < 1:
         raise DataError(f"split fraction must be between 0 and 1, got {frac}")
+    if fixed_split(rows):
+        keep = [r for r in rows if r.split in (None, "train")]
+        held = [r for r in rows if r.split == "val"]
+        for name, part in (("training", keep), ("validation", held)):
+            if len({r.label for r in part}) < 2:
+                raise DataError(f"the {name} rows need both labels (check the 'split' fields)")
+        return keep, held
     rng = random.Random(seed)
     keep, held = [], []
     for label in (0, 1):
@@ -186,3 +218,19 @@ def batches(data: Encoded, batch_size: int, gen: torch.Generator | None = None, 
         idx = order[start : start + batch_size].tolist()
         input_ids, mask = collate([data.ids[i] for i in idx])
         yield input_ids, mask, data.labels[idx]
+
+
+def words(text: str) -> set[str]:
+    """Lower-case word types of a text (letters and apostrophes)."""
+    return set(re.findall(r"[a-z']+", text.lower()))
+
+
+def unseen_words(rows: list[Row]) -> list[str]:
+    """Words of the `test` rows that no training or validation row uses, most frequent first:
+    what a model trained only on those rows has never read."""
+    seen = set().union(*(words(r.text) for r in rows if r.split != "test"))
+    counts: dict[str, int] = {}
+    for r in test_rows(rows):
+        for w in words(r.text) - seen:
+            counts[w] = counts.get(w, 0) + 1
+    return sorted(counts, key=lambda w: (-counts[w], w))

@@ -3,16 +3,17 @@ parameter counts per component, and the page under real and hostile input."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
 from lessons import architecture as arch
+from lessons import parameter_count as pc
 from lessons.course import COURSE
-from tests.apptest import open_page
-from tests.conftest import ROOT
+from tests.apptest import assert_ok, click, html_of, open_page
+from tests.tabs import open_tab
 
-APP = ROOT / "app.py"
 PAGE = "views/architecture.py"
 SENTENCE = arch.DEFAULT_SENTENCE
 CFG = arch.TraceConfig()
@@ -138,7 +139,7 @@ TOTALS = [("minilm", 22_713_216), ("smollm2", 134_515_008)]
 @pytest.mark.parametrize(("fixture", "expected"), TOTALS)
 def test_parameter_components_sum_to_total(request, fixture, expected):
     handle = request.getfixturevalue(fixture)
-    rows = arch.count_parameters(handle.model)
+    rows = pc.count_parameters(handle.model)
     total = sum(p.numel() for p in handle.model.parameters())
     assert sum(r.params for r in rows) == total == expected
     assert not [r for r in rows if r.group == "other"], "every tensor gets a component"
@@ -147,22 +148,22 @@ def test_parameter_components_sum_to_total(request, fixture, expected):
 
 
 def test_tied_embeddings_counted_once(smollm2, minilm):
-    rows = arch.count_parameters(smollm2.model)
+    rows = pc.count_parameters(smollm2.model)
     cfg = smollm2.model.config
     emb = [r for r in rows if r.component == "token embeddings"]
     assert [r.params for r in emb] == [cfg.vocab_size * cfg.hidden_size]  # 49152 * 576
     head = [r for r in rows if r.group == "head"]
     assert len(head) == 1 and head[0].params == 0 and "tied" in head[0].component
-    assert arch.tied_output_embeddings(smollm2.model)
-    assert not arch.tied_output_embeddings(minilm.model)
+    assert pc.tied_output_embeddings(smollm2.model)
+    assert not pc.tied_output_embeddings(minilm.model)
 
 
 @pytest.mark.parametrize("fixture", ["minilm", "smollm2"])
 def test_block_formula_matches_counted(request, fixture):
     handle = request.getfixturevalue(fixture)
     kind = arch.detect_arch(handle.model)
-    formula = arch.block_formula(handle.model.config, kind)
-    rows = arch.count_parameters(handle.model)
+    formula = pc.block_formula(handle.model.config, kind)
+    rows = pc.count_parameters(handle.model)
     for b in range(handle.model.config.num_hidden_layers):
         assert {r.component: r.params for r in rows if r.block == b} == formula
 
@@ -180,39 +181,125 @@ def test_families_name_real_course_topics():
         assert set(fam.pages) <= titles, set(fam.pages) - titles
 
 
+# ---- what the page shows, and its figures ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fixture", "total", "head"), [("minilm", 22_713_216, "none"), ("smollm2", 134_515_008, "tied")]
+)
+def test_parameter_summary(request, fixture, total, head):
+    handle = request.getfixturevalue(fixture)
+    with handle.lock:
+        p = pc.parameter_summary(handle.model)
+    assert p.counted == p.total == total and p.head == head
+    assert all(p.formula_matches.values()) and p.n_blocks == handle.model.config.num_hidden_layers
+    assert sum(p.by_component.values()) == total and abs(sum(p.shares.values()) - 1) < 1e-9
+    # MiniLM is an encoder: it has no LM head at all (not "its own weights").
+    assert "no vocabulary" in pc.LM_HEAD_TEXT["none"]
+
+
+def test_trace_view_rows_and_massive_activation(minilm, smollm2):
+    with smollm2.lock:
+        dec = arch.trace_view(smollm2.model, smollm2.tokenizer, SENTENCE)
+    with minilm.lock:
+        enc = arch.trace_view(minilm.model, minilm.tokenizer, SENTENCE)
+    assert dec.parity < 1e-4 and enc.parity < 1e-4
+    rows = arch.stage_rows(dec)
+    assert len(rows) == len(dec.stages) and rows[0]["residual stream?"] == "yes"
+    assert rows[0]["mean ‖x‖ per token"] == pytest.approx(float(dec.stages[0].token_norms.mean()))
+    token, ratio = arch.massive_activation(dec)  # SmolLM2 parks a huge norm on one token
+    assert token == 0 and ratio > 5
+    assert arch.massive_activation(enc) is None  # post-LN keeps every token's norm alike
+
+
+def test_warm_runs_the_default_work_on_both_models(minilm, smollm2):
+    assert set(arch.warm(minilm, smollm2)) == {"architecture_encoder_s", "architecture_decoder_s"}
+
+
+def test_figures(minilm, smollm2):
+    from figures import architecture as F
+
+    with minilm.lock:
+        view = arch.trace_view(minilm.model, minilm.tokenizer, "<b>x</b> and more")
+        rows = pc.count_parameters(minilm.model)
+    ids, parents, _labels, values = F.treemap_nodes(rows, "MiniLM")
+    assert values[0] == 22_713_216 and parents[0] == ""
+    by_id = dict(zip(ids, values, strict=True))
+    for node, parent, value in zip(ids[1:], parents[1:], values[1:], strict=True):
+        assert value <= by_id[parent], node
+    assert sum(v for v, p in zip(values, parents, strict=True) if p == "model") == values[0]
+    depth = F.depth(view)
+    assert np.array(depth.data[0].z).shape == (len(view.tokens), 13)  # embeddings + 2 × 6
+    assert "&lt;" in "".join(depth.data[0].y) and "<b>" not in "".join(depth.data[0].y)
+    stage = view.stages[5]
+    assert np.array(F.stage_values(stage, view.tokens).data[0].z).shape == stage.preview.shape
+    assert len(F.stage_norms(view.stages[-1], view.tokens).data[0].y) == 1  # the pooled vector
+    bars = F.next_tokens([(" the", 0.5), ("<s>", 0.1)])
+    assert list(bars.data[0].y) == ["1. ·the", "2. &lt;s&gt;"]
+    assert len(F.diagram().layout.shapes) == 20 + 4 and len(F.masks().data) == 3  # boxes, frames
+    narrow = F.masks(narrow=True).layout
+    assert [a.text for a in narrow.annotations] == ["Encoder", "Decoder (causal)", "Cross"]
+    assert narrow.yaxis.title.text == "query position" and narrow.yaxis2.title.text is None
+
+
 # ---- the page ---------------------------------------------------------------------------------
 
+TABS = "arch::tabs"
 
-def _page(text: str | None = None, family: str | None = None) -> AppTest:
+
+def _tab(at: AppTest, label: str):
+    open_tab(at, TABS, label)
+    return next(t for t in at.tabs if t.label == label)
+
+
+def _page(text: str | None = None, role: str | None = None) -> AppTest:
     at = open_page(PAGE)
-    if family is not None:
-        at.radio(key="arch_family").set_value(family)
+    if role is not None:
+        at.radio(key="arch::family").set_value(role)
     if text is not None:
-        at.text_area(key="arch_text").set_value(text)
-    if family is not None or text is not None:
+        at.text_input(key="arch::text").set_value(text)
+    if role is not None or text is not None:
         at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    assert_ok(at)
     return at
 
 
-def _metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
+def _metric(block, label: str) -> str:
+    return next(m.value for m in block.metric if m.label == label)
 
 
-@pytest.mark.parametrize("family", ["Encoder (BERT-like)", "Decoder (Llama-like)"])
-def test_page_default_sentence_both_families(family):
-    at = _page(family=family)
+@pytest.mark.parametrize("role", ["encoder", "chat"])
+def test_page_default_sentence_both_families(role):
+    at = _page(role=role)
     assert at.title[0].value == "High-level architecture"
-    assert float(_metric(at, "max |staged − model()|")) < 1e-4
-    assert _metric(at, "Tokens T") == ("14" if family.startswith("Encoder") else "12")
-    expected = "22,713,216" if family.startswith("Encoder") else "134,515,008"
-    assert _metric(at, "Sum of the components") == expected
-    assert _metric(at, "sum(p.numel() for p in model.parameters())") == expected
-    subheaders = [s.value for s in at.subheader]
-    assert "Every stage, its shape" in subheaders
-    encoder = family.startswith("Encoder")
-    assert ("Output: the sentence embedding" if encoder else "Output: the next token") in subheaders
-    assert len(at.get("plotly_chart")) >= 6
+    fam = _tab(at, "The three families")
+    assert len(fam.get("plotly_chart")) == 2 and not fam.metric  # no model needed here
+    fwd = _tab(at, "One forward pass")
+    assert float(_metric(fwd, "max |staged − model()|")) < 1e-4
+    assert _metric(fwd, "Tokens T") == ("14" if role == "encoder" else "12")
+    text = " ".join(m.value for m in fwd.markdown)
+    assert ("sentence embedding" if role == "encoder" else "the next token") in text
+    assert len(fwd.get("plotly_chart")) == (3 if role == "encoder" else 4)
+    par = _tab(at, "Where the parameters are")
+    expected = "22,713,216" if role == "encoder" else "134,515,008"
+    assert _metric(par, "Sum of the components") == expected
+    assert _metric(par, "sum(p.numel() for p in model.parameters())") == expected
+    head = _metric(par, "LM head")
+    assert head.startswith("none") if role == "encoder" else head.startswith("tied")
+
+
+def test_stage_stepper_moves_without_rerunning_the_model():
+    at = _page(role="chat")
+    fwd = _tab(at, "One forward pass")
+    stage = next(m.value for m in fwd.markdown if "· shape" in m.value)
+    assert "block 29 · residual after FFN" in stage and "(1, 12, 576)" in stage
+    click(at, "arch::stage_decoder_124::next")
+    fwd = next(t for t in at.tabs if t.label == "One forward pass")
+    assert any("final RMSNorm" in m.value for m in fwd.markdown)
+    for _ in range(2):
+        click(at, "arch::stage_decoder_124::prev")
+    fwd = next(t for t in at.tabs if t.label == "One forward pass")
+    assert any("block 29 · feed-forward output" in m.value for m in fwd.markdown)
 
 
 HOSTILE = [
@@ -224,24 +311,28 @@ HOSTILE = [
 ]
 
 
-@pytest.mark.parametrize("text", HOSTILE, ids=["empty", "200k", "emoji-bidi", "tags", "junk"])
-def test_page_hostile_inputs_decoder(text):
-    at = _page(text=text, family="Decoder (Llama-like)")
-    if not text.strip():
-        assert any("Type a sentence" in i.value for i in at.info)
-        return
-    assert float(_metric(at, "max |staged − model()|")) < 1e-4
-    if len(text) > 1000:
-        assert any("only the first 1,000" in c.value for c in at.caption)
-        assert any("only the first 128" in w.value for w in at.warning)
-    html_out = " ".join(h.proto.body for h in at.get("html"))
-    assert "<script>" not in html_out and "<span" in html_out  # the tokens are rendered
+def test_page_hostile_inputs_decoder():
+    at = _page(role="chat")
+    for text in HOSTILE:
+        at.text_input(key="arch::text").set_value(text).run()
+        assert_ok(at)
+        fwd = _tab(at, "One forward pass")
+        if not text.strip():
+            assert any("Type a sentence" in i.value for i in fwd.info)
+            continue
+        assert float(_metric(fwd, "max |staged − model()|")) < 1e-4, text[:20]
+        if len(text) > 1000:
+            assert any("only the first 1,000" in c.value for c in at.caption)
+            assert any("only the first 128" in w.value for w in fwd.warning)
+        html_out = html_of(at)
+        assert "<script>" not in html_out and "<span" in html_out  # the tokens are rendered
 
 
 def test_page_hostile_input_encoder():
-    at = _page(text=HOSTILE[3], family="Encoder (BERT-like)")
-    assert float(_metric(at, "max |staged − model()|")) < 1e-4
-    html_out = " ".join(h.proto.body for h in at.get("html"))
+    at = _page(text=HOSTILE[3], role="encoder")
+    fwd = _tab(at, "One forward pass")
+    assert float(_metric(fwd, "max |staged − model()|")) < 1e-4
+    html_out = html_of(at)
     # WordPiece splits "<script>" into "<", "script", ">": each piece is escaped on its own.
     assert "&lt;" in html_out and "&gt;" in html_out and "<script>" not in html_out
     assert "[CLS]" in html_out

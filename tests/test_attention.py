@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -14,7 +15,8 @@ from streamlit.testing.v1 import AppTest
 
 from lessons import attention as A
 from lessons import bertviz_offline as BV
-from tests.apptest import open_page
+from tests.apptest import assert_ok, open_page
+from tests.tabs import open_tab
 
 SENTENCE = A.DEFAULT_SENTENCE
 HOSTILE = "x </script><script>alert(1)</script> <!-- y & z \u2028 <|im_start|>"
@@ -275,8 +277,62 @@ def test_bertviz_refuses_too_many_tokens():
         BV.bertviz_html(attn, ["t"] * 70)
 
 
+# ---- what the page shows, and its figures ---------------------------------------------------
+
+
+def test_page_numbers_on_the_real_runs(minilm, enc_run, dec_run):
+    a = A.head_map(enc_run, 2)
+    np.testing.assert_allclose(a, enc_run.attentions[2].mean(0))
+    assert A.row_sum_gap(a) < 1e-5 and A.row_sum_gap(a * 1.5) > 0.4  # a broken row is seen
+    steps = A.head_steps(minilm.model, enc_run, 1, 3)
+    assert A.by_hand_gap(enc_run, steps) < 1e-5
+    assert A.by_hand_gap(enc_run, dataclasses.replace(steps, head=4)) > 1e-2  # a wrong head
+    assert A.future_weight(dec_run) == 0.0 < 0.05 < A.future_weight(enc_run)
+    enc = dict((label, top) for label, _, top in A.special_heads(A.summarize_heads(
+        enc_run.attentions), "encoder"))  # fmt: skip
+    dec_labels = [label for label, _, _ in A.special_heads(A.summarize_heads(
+        dec_run.attentions), "decoder")]  # fmt: skip
+    assert "[CLS] sink heads" in enc and "[SEP] / last-token heads" in enc
+    assert "First-token sink heads" in dec_labels and "[SEP] / last-token heads" not in dec_labels
+    assert enc["Previous-token heads"][0][2] > 0.8 and len(enc["Previous-token heads"]) == 3
+    sharp, broad = enc["Sharpest heads (lowest entropy)"], enc["Broadest heads (highest entropy)"]
+    assert sharp[0][2] < broad[0][2]
+
+
+def test_warm_runs_the_default_work_on_both_models(minilm, smollm2):
+    seconds = A.warm(minilm, smollm2)
+    assert set(seconds) == {"attention_encoder_s", "attention_decoder_s"}
+    assert all(v > 0 for v in seconds.values())
+
+
+def test_figures_escape_tokens_and_keep_repeats_apart():
+    from figures import attention as F
+
+    labels = F.token_labels(["<b>x</b>", "Ġthe", "Ġthe", "a\nb"])
+    assert labels[0] == "0: &lt;b&gt;x&lt;/b&gt;" and labels[1] != labels[2]
+    assert labels[1] == "1: ·the"
+    a = np.array([[1.0, float("-inf")], [0.5, 0.5]])
+    f = F.attention_map(a, ["a", "b"], "t")
+    assert np.isnan(f.data[0].z[0][1]) and (f.data[0].zmin, f.data[0].zmax) == (0.0, 1.0)
+    grid = F.head_grid(np.zeros((30, 9)), "x", "fraction")
+    assert grid.layout.height == 820 and grid.data[0].zmax == 1.0
+    assert F.head_grid(np.zeros((6, 12)), "x", "nats").data[0].zmax is None
+
+
+def test_step_figures_follow_the_head(enc_run, minilm):
+    from figures import attention as F
+
+    s = A.head_steps(minilm.model, enc_run, 0, 0)
+    figs = F.head_steps(s, enc_run.tokens, causal=False)
+    assert [f.layout.title.text for f in figs][1].startswith("÷ √32")
+    np.testing.assert_allclose(np.array(figs[3].data[0].z), s.probs)
+    qkv = F.qkv(s.q, s.k, s.v, enc_run.tokens)
+    assert len(qkv.data) == 3 and qkv.layout.annotations[0].text.startswith("Q  (14 × 32)")
+
+
 # ---- the page --------------------------------------------------------------------------------
 
+PAGE = "views/attention.py"
 HOSTILE_INPUTS = [
     "The animal did not cross the street. " * 5_500,  # 203,500 characters
     "👩‍👩‍👧‍👦 family \u202eevil\u202c\u200b",
@@ -285,41 +341,82 @@ HOSTILE_INPUTS = [
 ]
 
 
-def _page() -> AppTest:
-    at = open_page("views/attention.py")
-    return at
+def _tab(at: AppTest, label: str):
+    open_tab(at, "attn::tabs", label)
+    return next(t for t in at.tabs if t.label == label)
 
 
-def _assert_rendered(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert len(at.get("iframe")) == 1
-    assert len(at.get("plotly_chart")) >= 8
+def _bertviz(at: AppTest) -> str:
+    frames = _tab(at, "bertviz").get("iframe")
+    assert len(frames) == 1
+    return frames[0].proto.srcdoc
 
 
-def test_page_default_sentence_renders_bertviz_and_heatmaps():
-    at = _page()
-    _assert_rendered(at)
-    src = at.get("iframe")[0].proto.srcdoc
-    assert "animal" in src and "cdnjs" not in src
+def test_page_tabs_show_real_model_results():
+    at = open_page(PAGE)
+    src = _bertviz(at)
+    assert "animal" in src and "cdnjs" not in src and len(_scripts(src).scripts) == 5
+    _, params = _params(_scripts(src))  # the real MiniLM weights, not a placeholder
+    attn = np.array(params["attention"][0]["attn"])  # (L, H, T, T)
+    assert attn.shape == (6, 12, 14, 14) and np.allclose(attn.sum(-1), 1, atol=1e-2)
     captions = " ".join(c.value for c in at.caption)
     assert "14 tokens" in captions and "bidirectional" in captions
-    steps = [m for m in at.metric if "by hand" in m.label]
-    assert steps and float(steps[0].value) < 1e-5
+
+    step = _tab(at, "One head by hand")
+    assert float(step.metric[0].value) < 1e-5 and len(step.get("plotly_chart")) == 6
+    cmp = _tab(at, "Encoder vs decoder")
+    later = [m.value for m in cmp.metric]
+    assert float(later[0].rstrip("%")) > 5 and later[1] == "0.00%"  # MiniLM reads ahead
+    finder = _tab(at, "Head finder")
+    found = re.search(r"Previous-token heads:\*\* L(\d) H(\d+) \((\d+)%\)",
+                      " ".join(m.value for m in finder.markdown))  # fmt: skip
+    assert found and int(found.group(3)) > 80  # MiniLM's previous-token head
+    heat = _tab(at, "Heatmaps")
+    assert len(heat.get("plotly_chart")) == 1 and "deviation" in heat.caption[0].value
 
 
 def test_page_hostile_inputs_and_decoder():
-    at = _page()
-    box = at.text_area(key="attention_text")
-    box.set_value("").run()
-    assert not at.exception and any("Type a sentence" in i.value for i in at.info)
+    at = open_page(PAGE)
+    at.text_input(key="attn::text").set_value("").run()
+    assert_ok(at)
+    assert any("Type a sentence" in i.value for i in at.info)
     for text in HOSTILE_INPUTS:
-        at.text_area(key="attention_text").set_value(text).run()
-        _assert_rendered(at)
+        at.text_input(key="attn::text").set_value(text).run()
+        assert_ok(at)
+        src = _bertviz(at)
+        assert "<script>alert(1)" not in src and len(_scripts(src).scripts) == 5
         if len(text) > 2_000:
             captions = " ".join(c.value for c in at.caption)
             assert "only the first 2,000" in captions and "bertviz shows the first 64" in captions
-    at.radio(key="attention_role").set_value("chat").run()
-    _assert_rendered(at)
+    at.radio(key="attn::role").set_value("chat").run()
+    assert_ok(at)
     assert "causal mask" in " ".join(c.value for c in at.caption)
-    src = at.get("iframe")[0].proto.srcdoc
+    src = _bertviz(at)
     assert "<script>alert(1)" not in src and len(_scripts(src).scripts) == 5
+    step = _tab(at, "One head by hand")
+    assert float(step.metric[0].value) < 1e-5  # GQA + RoPE by hand on the hostile sentence
+
+
+def _warming_script():
+    import streamlit as st
+
+    from ui.models import warming_note
+
+    st.session_state["note"] = warming_note(("encoder", "chat"))
+
+
+def test_first_load_says_warming_and_points_to_the_preflight():
+    from ui import models as ui_models
+
+    enc = (ui_models.registry.default_choice("encoder").key, "encoder")
+    dec = (ui_models.registry.default_choice("chat").key, "chat")
+    ui_models._ready.difference_update({enc, dec})  # as in a server that has loaded nothing
+    note = AppTest.from_function(_warming_script).run().session_state["note"]
+    assert "the encoder and the decoder" in note and "make preflight" in note
+    assert "Talk preflight" in note
+    at = open_page(PAGE)  # the page's first load: the note shows while it runs, then goes
+    assert enc in ui_models._ready and not any("Warming up" in i.value for i in at.info)
+    note = AppTest.from_function(_warming_script).run().session_state["note"]
+    assert "the decoder" in note and "encoder" not in note
+    ui_models._ready.add(dec)
+    assert AppTest.from_function(_warming_script).run().session_state["note"] is None

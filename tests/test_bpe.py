@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import random
 
 import pytest
-from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+from tokenizers import pre_tokenizers
 
 from lessons import bpe
+from lessons.bpe import library_merges
+from lessons.bpe import library_tokenizer as library_bpe
 from lessons.tokenizer_training import builtin_corpus
-
-
-def library_bpe(text: str, vocab_size: int) -> Tokenizer:
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.train_from_iterator(
-        text.splitlines(), trainers.BpeTrainer(vocab_size=vocab_size, show_progress=False)
-    )
-    return tok
-
-
-def library_merges(tok: Tokenizer) -> list[tuple[str, str]]:
-    return [tuple(m) for m in json.loads(tok.to_str())["model"]["merges"]]
 
 
 def test_merge_pair_is_left_to_right_and_never_overlaps():
@@ -52,7 +40,7 @@ def test_ties_go_to_the_pair_of_older_symbols():
     # "ab" and "ba" both occur once; ids a=0 < b=1, so (a, b) wins as in BpeTrainer's heap.
     model = bpe.train("ab ba", bpe.BPEConfig(num_merges=1))
     assert model.merges == [("a", "b")]
-    assert library_merges(library_bpe("ab ba", 3)) == [("a", "b")]
+    assert library_merges("ab ba", 3) == [("a", "b")]
 
 
 def test_min_frequency_and_nothing_to_merge_stop_training():
@@ -76,7 +64,7 @@ def test_parity_with_bpe_trainer_on_the_builtin_corpus():
     assert 500 < len(mine.merges) < 5_000  # it ran out of pairs: the whole run is compared
     ties = sum(len(s.top_pairs) > 1 and s.top_pairs[1][1] == s.count for s in mine.steps)
     assert ties > len(mine.steps) // 2
-    assert library_merges(library_bpe(text, len(mine.vocab))) == mine.merges
+    assert library_merges(text, len(mine.vocab)) == mine.merges
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -87,7 +75,7 @@ def test_parity_with_bpe_trainer_on_tie_heavy_random_corpora(seed):
     text = " ".join(words)
     mine = bpe.train(text, bpe.BPEConfig(num_merges=60))
     assert mine.merges, "the corpus must give something to merge"
-    assert library_merges(library_bpe(text, len(mine.vocab))) == mine.merges
+    assert library_merges(text, len(mine.vocab)) == mine.merges
 
 
 def test_segment_matches_the_library_tokenizer_and_offsets_slice_the_text():
@@ -101,3 +89,12 @@ def test_segment_matches_the_library_tokenizer_and_offsets_slice_the_text():
     assert all(text[s:e] == p for p, s, e in pieces)
     # Fewer merges, more tokens: each merge can only join pieces.
     assert len(bpe.segment(text, mine.merges[:50])) > len(pieces)
+
+
+def test_agreement_and_vocabulary_after_k_merges():
+    assert bpe.agreement([("a", "b"), ("c", "d")], [("a", "b"), ("x", "y")]) == 1
+    assert bpe.agreement([("a", "b")], [("a", "b"), ("c", "d")]) == 1
+    assert bpe.agreement([], []) == 0
+    model = bpe.train("aaaa aaaa", bpe.BPEConfig(num_merges=3))  # aa, then aaaa: 2 merges
+    assert model.merges == [("a", "a"), ("aa", "aa")]
+    assert [bpe.vocab_after(model, k) for k in (0, 1, 2)] == [1, 2, 3] == [1, 2, len(model.vocab)]

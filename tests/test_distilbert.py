@@ -66,14 +66,39 @@ def test_probe_accuracy_separates_learnable_from_random_labels():
 
 def test_page_measures_teacher_and_student():
     at = open_page("views/distilbert.py")
-    assert_ok(at)
     assert at.title[0].value == "DistilBERT"
     assert "66,362,880" in " ".join(str(d.value) for d in at.dataframe)
-    at.button(key="db_go").click().run()
+    claims = at.table[0].value  # a table, not a scrolling grid: no clipped cells
+    assert len(claims) == len(db.CLAIMS) and "97% of BERT" in " ".join(claims.iloc[:, 1])
+    assert any("Offline: the real" in c.value for c in at.caption)
+    at.button(key="db::go").click().run()
     assert_ok(at)
     metrics = {m.label: m.value for m in at.metric}
     assert float(metrics["Speed-up"].rstrip("×")) > 1.0
-    assert "Probe accuracy kept" in metrics
-    at.multiselect(key="db_keep").set_value([]).run()
+    assert 0 < float(metrics["Probe accuracy kept"].rstrip("%")) <= 110
+    assert "22,713,216" in " ".join(at.dataframe[-1].value["parameters"])
+    at.multiselect(key="db::keep").set_value([]).run()
     assert_ok(at)
     assert any("at least one layer" in i.value for i in at.info)
+
+
+def test_page_with_the_real_checkpoints_from_the_hub(monkeypatch, tmp_path):
+    from tests.fakehub import fake_hub
+
+    fake_hub(monkeypatch, tmp_path, {"distilbert/distilbert-base-uncased": "encoder",
+                                     "google-bert/bert-base-uncased": "encoder"})  # fmt: skip
+    at = open_page("views/distilbert.py")
+    assert any("config.json:" in c.value for c in at.caption)  # read from the (local) Hub cache
+    at.button(key="db::real_go").click().run()
+    assert_ok(at)
+    real = at.dataframe[1].value
+    assert list(real["model"]) == ["BERT base uncased (Hub)", "DistilBERT base uncased (Hub)"]
+    assert (real["ms / sentence"] > 0).all() and (real["layers"] == 2).all()  # the tiny models
+
+
+def test_kept_layers_figure():
+    from figures import distilbert as fig
+
+    bars = fig.kept_layers(6, [0, 2, 4]).data[0]
+    assert list(bars.y) == [1, 0.15, 1, 0.15, 1, 0.15]
+    assert bars.hovertext[1] == "dropped"

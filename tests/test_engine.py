@@ -66,3 +66,24 @@ def test_llama_cpp_time_budget(smollm2):
     eng = engine.engine_for(smollm2)
     _, stats = _run(eng, GenConfig(max_new_tokens=200, time_budget_s=0.0))
     assert stats.stopped_by == "time_budget" and stats.new_tokens <= 2
+
+
+@pytest.mark.parametrize(
+    "fast", [False, pytest.param(True, marks=needs_llama)], ids=["transformers", "llama.cpp"]
+)
+def test_engines_honour_the_temperature_of_the_genconfig(smollm2, fast):
+    """The streamed answer follows GenConfig: temperature 0 is greedy (the seed does not
+    matter), a temperature samples (the seed decides, the same seed repeats the text)."""
+    eng = engine.engine_for(smollm2, prefer_fast=fast)
+    assert isinstance(eng, engine.LlamaCppEngine) == fast
+    msgs = [{"role": "user", "content": "Write one sentence about a dragon."}]
+
+    def text(**kw) -> str:
+        stats = engine.StreamStats()
+        return "".join(eng.stream(msgs, GenConfig(max_new_tokens=12, **kw), stats))
+
+    greedy = text(temperature=0.0, seed=1)
+    assert greedy == text(temperature=0.0, seed=2)
+    hot = {seed: text(temperature=1.8, seed=seed) for seed in (1, 2, 3)}
+    assert text(temperature=1.8, seed=1) == hot[1]  # seeded: reproducible
+    assert len({greedy, *hot.values()}) >= 3  # sampling at 1.8 leaves the greedy path

@@ -1,5 +1,5 @@
 """Project 4, GPT from scratch: attention parity and causality, learning, the command line,
-input validation and the live page."""
+input validation, what training bought (measured on the prepared state) and the page."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from lessons import char_lm
 from models.gpt.__main__ import main
 from models.gpt.data import CharData, DataError, decode_text, get_batch, read_text_file
 from models.gpt.model import GPT, CausalSelfAttention, CheckpointError, GPTConfig, load_checkpoint
-from models.gpt.trainer import TrainConfig, make_optimizer, plain_step
-from tests.apptest import open_page
+from models.gpt.trainer import TrainConfig, live_train, make_optimizer, plain_step, resume_config
+from models.training import Recorder
+from tests.apptest import assert_ok, click, html_of, open_page, texts
 from tests.conftest import ROOT
 
 TINY = GPTConfig(block_size=16, vocab_size=11, n_layer=2, n_head=4, n_embd=32)
@@ -160,7 +162,7 @@ def test_cli_trains_with_lightning_saves_and_samples(tmp_path, capsys, one_threa
         assert {"iter", "train_loss", "val_loss", "ms_per_iter"} <= r.keys()
         assert r["ms_per_iter"] > 0
     assert evals[-1]["train_loss"] < evals[0]["train_loss"]  # it learnt something in 20 steps
-    assert rows[-1]["done"] is True
+    assert rows[-1]["done"] is True and rows[-1]["final_val_loss"] == evals[-1]["val_loss"]
     assert {p.name for p in out.iterdir()} == {"model.safetensors", "config.json", "vocab.json"}
 
     # reload in-process: the weights round-trip
@@ -200,20 +202,133 @@ def test_loading_a_directory_that_is_not_a_checkpoint(tmp_path):
         load_checkpoint(tmp_path)
 
 
-# --- the live page ---------------------------------------------------------------------------
+def test_training_on_from_a_model_copies_it_and_leaves_it_alone(one_thread):
+    data = CharData.from_text(TEXT, block_size=16)
+    start = GPT(_cfg(vocab_size=data.vocab_size))
+    warm = TrainConfig(batch_size=16, learning_rate=3e-3, max_iters=60, warmup_iters=5,
+                       lr_decay_iters=60)  # fmt: skip
+    opt, sched = make_optimizer(start, warm)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(60):
+        plain_step(start, opt, sched, *get_batch(data.train, 16, 16, gen), warm)
+    before = {k: v.clone() for k, v in start.state_dict().items()}
+    cfg = resume_config(TrainConfig(batch_size=8, max_iters=5, eval_interval=5, eval_iters=4))
+    assert cfg.warmup_iters == 0 and cfg.learning_rate == cfg.min_lr
+    resumed, fresh = Recorder(), Recorder()
+    out = live_train(resumed, data, start.config, cfg, sample_every=10**6, init=start)
+    live_train(fresh, data, start.config, cfg, sample_every=10**6)
+    # the resumed run starts where `start` is, far below a fresh start (~ln V)
+    assert resumed.rows[0]["val_loss"] < fresh.rows[0]["val_loss"] - 0.5
+    assert out.model is not start
+    assert all(torch.equal(before[k], v) for k, v in start.state_dict().items())  # untouched
 
 
-def test_page_trains_live_and_shows_curves_and_a_sample(one_thread):
+# --- what training bought: loss against guessing, real words, copying -------------------------
 
-    at = open_page("views/gpt_scratch.py")
-    assert not at.exception, [e.value for e in at.exception]
+
+def test_measures_of_a_sample():
+    text = "the lamp is lit. the lamp by the blue door is lit."
+    assert char_lm.word_share("the lamp glows", text) == pytest.approx(2 / 3)
+    assert char_lm.word_share("!!!", text) == 0.0
+    assert char_lm.copied_share("the lamp by the blue door", text, run=10) == 1.0
+    assert char_lm.copied_share("xqz lamp by the blue wall", text, run=10) == pytest.approx(
+        len(" lamp by the blue ") / 25
+    )
+    assert char_lm.uniform_loss(59) == pytest.approx(4.0775, abs=1e-4)
+
+
+def test_split_loss_counts_every_character_once_and_starts_at_guessing():
+    torch.manual_seed(0)
+    model = GPT(_cfg()).eval()
+    ids = torch.randint(0, 11, (50,))
+    with torch.no_grad():  # by hand: windows of 16 at 0, 16, 32, 48 -> 49 targets
+        losses = []
+        for s in range(0, 49, 16):
+            x, y = ids[s : s + 16], ids[s + 1 : s + 17]
+            logits, _ = model(x[: len(y)][None])
+            losses.append(F.cross_entropy(logits[0], y, reduction="sum"))
+    assert char_lm.split_loss(model, ids) == pytest.approx(sum(losses).item() / 49, rel=1e-5)
+    assert abs(char_lm.split_loss(model, ids) - char_lm.uniform_loss(11)) < 0.3
+
+
+CI_STEPS = "600"  # a clean clone has no prepared state: ~30 s of CPU, not the 2,000 steps (70 s)
+
+
+@pytest.fixture(scope="module")
+def prepared_gpt(tmp_path_factory):
+    """The prepared state (`make prepare`'s own step), or, when it has not been built here (a
+    clean CI clone), the same command with CI_STEPS steps instead of 2,000 into a temporary
+    cache. The lesson's direction holds on both (measured: see the tests below)."""
+    from dataclasses import replace
+
+    from models import prepared
+    from models.gpt import prepared as gpt_prepared
+
+    with pytest.MonkeyPatch.context() as mp:
+        if not gpt_prepared.ready():
+            mp.setenv("GALLERY_CACHE", str(tmp_path_factory.mktemp("cache")))
+            step = prepared.step(gpt_prepared.NAME)
+            argv = list(step.argv)
+            argv[argv.index("--max-iters") + 1] = CI_STEPS
+            prepared.run_step(replace(step, argv=tuple(argv)), log=lambda _: None)
+        yield prepared.record(gpt_prepared.NAME)
+
+
+def test_the_prepared_model_writes_words_and_guesses_far_better(prepared_gpt, one_thread):
+    """The direction of the lesson, on the state the page opens on: held-out loss far below
+    ln V (the untrained twin sits at it), and far more real words of the play in its samples
+    than the same shape untrained writes, on every one of 3 seeds. Measured here: 2,000 steps
+    val 1.20 (ln V 4.08, untrained 4.07), words 82-87% vs 0-3%; CI's 600 steps val 1.67, words
+    37-49%; 300 steps val 1.90, words 27-41%: the margins hold on all three."""
+    from models import loader
+    from models.gpt import prepared
+
+    assert prepared_gpt.result["done"] is True and "--preset baby" in prepared_gpt.command
+    handle = loader.load("gpt-lamplighters-prepared")
+    trained, untrained = char_lm.compare(handle.model, handle.tokenizer, prepared.DATA.read_text())
+    assert trained.val_loss < trained.uniform - 1.5 and untrained.val_loss > trained.uniform - 0.2
+    assert trained.words_mean > untrained.words_mean + 0.15
+    assert min(trained.words) > max(untrained.words)  # seed by seed, not only on average
+    assert len(trained.samples) == 3 and len(set(trained.samples)) == 3
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+PAGE = "views/gpt_scratch.py"
+
+
+def test_page_opens_on_the_prepared_model_and_samples_from_it(prepared_gpt, one_thread):
+    at = open_page(PAGE)
     assert at.title[0].value.startswith("Project 4")
-    at.selectbox(key="gpt_preset").set_value("tiny")
-    at.slider(key="gpt_budget").set_value(15)
-    at.button(key="gpt_start").click()
+    shown = texts(at)
+    assert "Opened on **Project 4's GPT" in shown and "--max-iters" in shown
+    metrics = {m.label: m.value for m in at.metric}
+    assert float(metrics["Validation loss"]) < 2.6
+    words, untrained = (int(metrics[k].rstrip("%")) for k in
+                        ("Real words in its samples", "Untrained, same shape"))  # fmt: skip
+    assert words > untrained + 15
+    samples = [c.value for c in at.code if c.value.startswith("MARA:\n")]
+    assert len(samples) == 2 and samples[0] != samples[1]  # trained beside untrained
+    for prompt in ("<script>alert(1)</script>", "👩‍👩‍👧 שלום", "TOBIN:\n"):
+        at.text_area(key="gpt_scratch::prompt").input(prompt).run()
+        click(at, "gpt_scratch::sample::prepared")
+        out = at.session_state["gpt_scratch::out::prepared"]
+        assert len(out) >= 300 and "<script>" not in html_of(at)
+
+
+def test_page_without_the_state_says_how_to_make_it_and_trains_live(monkeypatch, tmp_path,
+                                                                   one_thread):  # fmt: skip
+    monkeypatch.setenv("GALLERY_CACHE", str(tmp_path))
+    at = open_page(PAGE)
+    assert "has not been prepared on this machine" in texts(at)
+    at.session_state["gpt_scratch::tabs"] = "Train live"
     at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    job = at.session_state["job::gpt_scratch"]
+    at.selectbox(key="gpt_scratch::preset").set_value("tiny")
+    at.slider(key="gpt_scratch::budget").set_value(10)
+    at.button(key="go::gpt_scratch::train").click()
+    at.run()
+    assert_ok(at)
+    job = at.session_state["job::gpt_scratch::train"]
     deadline = time.monotonic() + 60
     while not job.finished and time.monotonic() < deadline:
         job.beat()
@@ -221,24 +336,19 @@ def test_page_trains_live_and_shows_curves_and_a_sample(one_thread):
     assert job.finished and job.state in ("done", "timeout"), (job.state, job.error)
     rows = job.snapshot()
     losses = [r["val_loss"] for r in rows]
-    assert len(rows) >= 2 and losses[-1] < losses[0]
+    assert len(rows) >= 3 and losses[-1] < losses[0] - 1.0  # from ln V to something learnt
     at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert at.get("vega_lite_chart"), "no loss curve drawn"
-    assert any(m.label == "Validation loss" for m in at.metric)
+    assert_ok(at)
+    assert at.get("plotly_chart"), "no loss curve drawn"
     shown = " ".join(c.value for c in at.code)
-    assert any(r.get("sample") and r["sample"].strip()[:20] in shown for r in rows), (
-        "no sample shown"
-    )
-    assert at.get("download_button"), "no checkpoint download"
-    # sampling from the trained model, greedy so the output is the model's own argmax path
-    n_code = len(at.code)
-    at.text_area(key="gpt_prompt").set_value("MARA:")
-    at.slider(key="gpt_temp").set_value(0.0)
-    at.slider(key="gpt_tokens").set_value(40)
-    at.button(key="gpt_sample").click()
+    assert any(r.get("sample") and r["sample"].strip()[:20] in shown for r in rows), shown[:300]
+    at.text_area(key="gpt_scratch::prompt").input("MARA:").run()
+    at.slider(key="gpt_scratch::temp").set_value(0.0).run()
+    at.slider(key="gpt_scratch::chars").set_value(40).run()
+    click(at, "gpt_scratch::sample::live")
+    out = at.session_state["gpt_scratch::out::live"]
+    assert out.startswith("MARA:") and len(out) == len("MARA:") + 40 and set(out) <= set(TEXT)
+    at.session_state["gpt_scratch::tabs"] = "Save & reload"
     at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    outs = [c.value for c in at.code if c.value.startswith("MARA:")]
-    assert len(at.code) == n_code + 1 and len(outs) == 1
-    assert len(outs[0]) == len("MARA:") + 40 and set(outs[0]) <= set(TEXT)
+    assert_ok(at)
+    assert at.get("download_button"), "no checkpoint download"

@@ -3,6 +3,8 @@ and the page under slider moves and hostile input."""
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 import re
 
@@ -13,7 +15,8 @@ from streamlit.testing.v1 import AppTest
 
 from lessons import learned_positions as lp
 from lessons import rope, sinusoidal
-from tests.apptest import open_page
+from tests.apptest import assert_ok, html_of, open_page
+from tests.tabs import open_tab
 
 # --- sinusoidal -----------------------------------------------------------------------------
 
@@ -178,48 +181,145 @@ def test_real_qk_reproduce_smollm2_attention(smollm2):
         torch.testing.assert_close(att.sum(-1), torch.ones(9, T))
 
 
+# --- what the page shows --------------------------------------------------------------------
+
+
+def test_offset_curves_coincide_with_the_closed_form():
+    cfg = sinusoidal.SinusoidalConfig(n_positions=128, d_model=64)
+    curves, closed = sinusoidal.offset_curves(cfg)
+    assert sorted(curves) == [0, 16, 32] and len(closed) == 65
+    for c in curves.values():
+        torch.testing.assert_close(c, closed[: len(c)], atol=1e-9, rtol=0)
+
+
+def test_sentence_positions_and_mirrored_mean(minilm):
+    with minilm.lock:
+        pieces, n = lp.sentence_positions(minilm.tokenizer, "word " * 600 + "[CLS]", 512)
+    assert n == 600 + 4 + 2 and len(pieces) == 512 and pieces[-1] == "[SEP]"  # [, cl, ##s, ]
+    ks, m = lp.mirrored_mean(np.array([1.0, 0.8, 0.5]))
+    assert ks.tolist() == [-2, -1, 0, 1, 2] and m.tolist() == [0.5, 0.8, 1.0, 0.8, 0.5]
+
+
+def test_pair_demo_and_synthetic_decay():
+    cfg = rope.RopeConfig(head_dim=64, base=100_000.0)
+    pairs, xy, wl = rope.pair_demo(cfg, 20)
+    assert pairs == [0, 1, 8, 31] and xy.shape == (20, 4, 2)
+    torch.testing.assert_close(xy.norm(dim=-1)[:, 0], torch.ones(20))  # each pair on its circle
+    assert wl[0].item() == pytest.approx(2 * math.pi) and wl[-1] > 1e5
+    ones, rand = rope.synthetic_decay(cfg, 2048)
+    assert ones[0].item() == pytest.approx(8.0) and rand[0] > 3 * rand[1500:].abs().mean()
+    torch.testing.assert_close(rope.synthetic_decay(cfg, 2048)[1], rand)  # seeded
+
+
+def test_angle_table_numbers():
+    cfg = rope.RopeConfig(head_dim=64, base=10_000.0)
+    t = rope.angle_table(cfg, 40)
+    assert t.wrapped.shape == (40, 32) and t.sample.shape == (16, 16)
+    assert t.pairs == list(range(0, 32, 2)) and t.omega[0].item() == 1.0  # pair 0: 1 rad/token
+    assert t.sample[5, 1].item() == pytest.approx(5 * 10_000.0 ** (-4 / 64))  # p * omega_i, i = 2
+    assert t.wrapped.min() >= -math.pi and t.wrapped.max() < math.pi
+    assert t.wrapped[7, 0].item() == pytest.approx(7 - 2 * math.pi)  # 7 rad, folded once
+    assert rope.angle_table(rope.RopeConfig(head_dim=8), 4).pairs == [0, 1, 2, 3]
+
+
+def test_real_qk_parity_and_the_head_with_and_without_rotation(smollm2):
+    text = rope.DEFAULT_SENTENCE
+    with smollm2.lock:
+        real = rope.real_qk(smollm2.model, smollm2.tokenizer, text, max_tokens=32)
+        ids = smollm2.tokenizer(text, return_tensors="pt")["input_ids"]
+        with torch.no_grad():
+            ref = smollm2.model(input_ids=ids, output_attentions=True).attentions
+    T = len(real.pieces)
+    assert real.n_total == T == ids.shape[1] and "".join(real.pieces) == text
+    assert real.cos_sin_diff < 1e-6 and real.apply_diff < 1e-6
+    for layer, head in ((2, 0), (29, 8)):
+        with_rope, without = rope.with_and_without(real, layer, head)
+        torch.testing.assert_close(with_rope, ref[layer][0, head], atol=1e-5, rtol=0)
+    assert (with_rope - without).abs().max() > 0.01  # the rotation matters, even at layer 29
+    with_rope, without = rope.with_and_without(real, 2, 0)  # the page's default head
+    assert (with_rope - without).abs().max() > 0.1
+    curve, mean = rope.real_decay(real, 2, 0, T - 1, 0)
+    assert curve.shape == mean.shape == (2049,)
+    qh, kh = rope.head_qk(real, 2, 0)
+    assert curve[0].item() == pytest.approx((qh[-1] @ kh[0]).item() / 8.0, abs=1e-4)
+    cut = rope.real_qk(smollm2.model, smollm2.tokenizer, "word " * 50, max_tokens=32)
+    assert cut.n_total == 51 and cut.q.shape[2] == 32  # 50 words and the trailing space
+
+
+def test_warm_runs_the_default_work(minilm, smollm2):
+    assert set(rope.warm(minilm, smollm2)) == {"positions_table_s", "positions_rope_s"}
+
+
+def test_figures():
+    from figures import positions as F
+
+    f = F.lines([("a", [1, 2], None), ("<b>", [1, 2], [5, 6])], "t", "x", "y")
+    assert [t.name for t in f.data] == ["a", "&lt;b&gt;"] and list(f.data[1].x) == [5, 6]
+    assert f.data[0].line.width > f.data[1].line.width  # coinciding curves stay visible
+    t = F.table(np.eye(3), "t", "x", "y", "c")
+    assert t.data[0].zmid == 0.0 and t.layout.height == F.HEIGHT
+    a = F.angles(np.zeros((4, 2)))
+    assert (a.data[0].zmin, a.data[0].zmax) == (-math.pi, math.pi)
+    pairs, xy, wl = rope.pair_demo(rope.RopeConfig(), 8)
+    circles = F.rotating_pairs(xy.numpy(), pairs, wl.tolist())
+    assert len(circles.data) == 4 and "a turn every 6 tokens" in circles.data[0].name
+
+
 # --- the page -------------------------------------------------------------------------------
 
 PAGE = "views/positions.py"
-SYNTHETIC_CHARTS = 7  # sinusoidal 2, learned 2, rope 3
-REAL_CHARTS = 3  # attention with/without rotation, real q.k vs distance
 
 
-def _page() -> AppTest:
-    at = open_page(PAGE)
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+def _tab(at: AppTest, label: str):
+    open_tab(at, "pos::tabs", label)
+    return next(t for t in at.tabs if t.label == label)
 
 
-def _charts(at: AppTest) -> int:
-    return len(at.get("plotly_chart"))
+def _array(value) -> np.ndarray:
+    """A plotly JSON array: a list, or {"dtype", "bdata", "shape"} (base64, plotly 6)."""
+    if not isinstance(value, dict):
+        return np.array(value, dtype=float)
+    flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return flat.reshape([int(n) for n in str(value["shape"]).split(",")]).astype(float)
 
 
-def test_page_sliders_and_parity_metrics():
-    at = _page()
-    assert _charts(at) == SYNTHETIC_CHARTS + REAL_CHARTS
-    diffs = [float(re.search(r"=\s*(\S+)", m.value).group(1)) for m in at.metric]
-    assert len(diffs) == 2 and max(diffs) < 1e-6
-    moves = {
-        "sin_d": 64,
-        "sin_T": 256,
-        "lp_shown": 512,
-        "lp_p": 0,
-        "lp_dist": 64,
-        "rope_d": 32,
-        "rope_T": 128,
-        "rope_dist": 8192,
-        "rope_layer": 29,
-        "rope_head": 8,
-    }
+def _charts(block) -> int:
+    return len(block.get("plotly_chart"))
+
+
+def _set(at: AppTest, moves: dict) -> None:
     for key, value in moves.items():
-        at.slider(key=key).set_value(value).run()
-        assert not at.exception, (key, [e.value for e in at.exception])
-        assert at.slider(key=key).value == value
-    for key, value in {"sin_base": 1_000, "rope_base": 10_000}.items():
-        at.select_slider(key=key).set_value(value).run()
-        assert not at.exception, (key, [e.value for e in at.exception])
-    assert _charts(at) == SYNTHETIC_CHARTS + REAL_CHARTS
+        widget = at.slider(key=f"pos::{key}")
+        widget.set_value(value).run()
+        assert_ok(at)
+        assert at.slider(key=f"pos::{key}").value == value, key
+
+
+def test_page_tabs_sliders_and_parity():
+    at = open_page(PAGE)
+    assert _charts(_tab(at, "Sinusoidal")) == 2
+    _set(at, {"sin_d": 64, "sin_T": 256})
+    at.select_slider(key="pos::sin_base").set_value(1_000).run()
+    assert_ok(at)
+    learned = _tab(at, "Learned (MiniLM)")
+    assert _charts(learned) == 2 and "512 × 384" in " ".join(c.value for c in learned.caption)
+    _set(at, {"lp_shown": 512, "lp_p": 0, "lp_dist": 64})
+    rot = _tab(at, "RoPE: the rotation")
+    assert _charts(rot) == 3 and "rope_theta = 100,000" in " ".join(c.value for c in rot.caption)
+    _set(at, {"rope_d": 32, "rope_T": 128, "rope_dist": 8192})
+    at.select_slider(key="pos::rope_base").set_value(10_000).run()
+    assert_ok(at)
+    real = _tab(at, "RoPE in SmolLM2")
+    diffs = [float(re.search(r"=\s*(\S+)", m.value).group(1)) for m in real.metric]
+    assert len(diffs) == 2 and max(diffs) < 1e-6
+    assert _charts(real) == 3
+    _set(at, {"rope_layer": 29, "rope_head": 8})
+    real = next(t for t in at.tabs if t.label == "RoPE in SmolLM2")
+    with_rope = json.loads(real.get("plotly_chart")[0].proto.spec)  # the real attention
+    z = _array(with_rope["data"][0]["z"])
+    assert "layer 29, head 8" in with_rope["layout"]["title"]["text"]
+    np.testing.assert_allclose(np.nansum(z, -1), 1.0, atol=1e-5)
+    assert np.triu(np.nan_to_num(z), 1).max() == 0.0 and z[3, :3].max() < 0.999  # causal, mixed
 
 
 HOSTILE = {
@@ -234,28 +334,28 @@ HOSTILE = {
 
 
 def test_page_main_input_real_and_hostile():
-    at = _page()
-    # Re-find the box before each input: an element keeps the tree it was found in.
-    at.text_input(key="pos_text").input("Dogs chase cats around the old garden.").run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert _charts(at) == SYNTHETIC_CHARTS + REAL_CHARTS
-    spans = " ".join(h.value for h in at.html)
-    assert "garden" in spans and 'title="position 1"' in spans
+    at = open_page(PAGE)
+    at.text_input(key="pos::text").input("Dogs chase cats around the old garden.").run()
+    learned = _tab(at, "Learned (MiniLM)")
+    spans = html_of(at)
+    assert "garden" in spans and 'title="position 1"' in spans and _charts(learned) == 2
 
-    at.text_input(key="pos_text").input("").run()
-    assert not at.exception
-    assert _charts(at) == SYNTHETIC_CHARTS  # figures without the sentence still render
+    at.text_input(key="pos::text").input("").run()
+    assert_ok(at)
+    assert _charts(_tab(at, "RoPE in SmolLM2")) == 0
     assert any("Type a sentence" in i.value for i in at.info)
 
     for name, value in HOSTILE.items():
-        at.text_input(key="pos_text").input(value).run()
-        assert not at.exception, (name, [e.value for e in at.exception])
-        assert _charts(at) == SYNTHETIC_CHARTS + REAL_CHARTS, name
-        spans = " ".join(h.value for h in at.html)
+        at.text_input(key="pos::text").input(value).run()
+        assert_ok(at)
+        assert _charts(_tab(at, "RoPE in SmolLM2")) == 3, name
+        _tab(at, "Learned (MiniLM)")
+        spans = html_of(at)
         assert "<script>" not in spans, name
         if name == "script":
             assert "&lt;" in spans and "script" in spans
         if name == "huge":
             captions = " ".join(c.value for c in at.caption)
             assert "only the first 1,000 are used" in captions
-            assert "the first 32 are used" in captions
+            _tab(at, "RoPE in SmolLM2")
+            assert "the first 32 are used" in " ".join(c.value for c in at.caption)

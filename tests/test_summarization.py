@@ -1,4 +1,5 @@
-"""Project 2: sentence splitting, centrality/clustering parity and behaviour, ROUGE, the page."""
+"""Project 2: sentence splitting, centrality/clustering parity and behaviour, ROUGE, the figures,
+abstractive summaries (whole sentences, the fact check, the DistilBART path) and the page."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from figures import summarization as fig
+from lessons import abstractive as ab
 from lessons import chat
 from lessons import extractive as ex
-from tests.apptest import assert_ok, html_of, open_page
-from tests.conftest import ROOT
+from tests.apptest import assert_ok, click, html_of, open_page, texts
 
-APP = str(ROOT / "app.py")
 PAGE = "views/summarization.py"
+BEETLES = ex.load_examples()[0].article
 
 # ---- splitting, guard, length ------------------------------------------------------------------
 
@@ -109,11 +111,86 @@ def test_rouge_identical_disjoint_and_stemmed():
     assert stemmed.recall == pytest.approx(2 / 3)  # 'panels'~'panel', 'counted'~'count'
 
 
-def test_unsupported_flags_names_and_numbers_not_in_the_article():
-    article = "Ruth Okafor chairs the co-op. It owns six thousand panels and cost 2.1 million."
-    summary = "Ruth Okafor installed 7,000 panels in Paris for 2.1 million."
-    flagged = ex.unsupported(summary, article)
-    assert flagged == ["7,000", "Paris"]
+def test_rouge_rows_name_each_summary():
+    rows = ex.rouge_rows("the cat sat on the mat", {"same": "the cat sat on the mat", "no": "dogs"})
+    assert [r["summary"] for r in rows] == ["same", "no"]
+    assert rows[0]["ROUGE-1"] == 1.0 and rows[1]["ROUGE-L"] == 0.0 and rows[0]["words"] == 6
+
+
+# ---- abstractive: whole sentences, numbers read in their context ---------------------------------
+
+
+def test_trim_keeps_whole_sentences_and_says_what_was_cut():
+    assert ab.trim_to_sentence("It rained. The team counted the") == (
+        "It rained.",
+        "The team counted the",
+    )
+    assert ab.trim_to_sentence("It rained. Then it stopped!") == ("It rained. Then it stopped!", "")
+    assert ab.trim_to_sentence("Only a fragment and") == ("Only a fragment and", "")
+    assert ab.token_cap(3) == 3 * ab.TOKENS_PER_SENTENCE + 40
+
+
+def test_fact_check_reads_a_number_with_its_rate_and_unit():
+    """The stage report: SmolLM2 wrote '146 species found each year'; the article says 146 over
+    twelve years. A digits-only check passed it; the context check does not."""
+    said = "The population changed, with a record of 146 species found each year."
+    [flag] = ab.check_facts(said, BEETLES)
+    assert flag.word == "146" and flag.kind == "context" and "each year" in flag.reason
+    assert flag.article == "Over the twelve years, volunteers recorded 146 species."
+    # the same number said the article's way, or paraphrased, passes
+    assert ab.check_facts("Volunteers found 146 species over twelve years.", BEETLES) == []
+    assert ab.check_facts("Between 60 and 75 species are found each year.", BEETLES) == []
+    assert ab.check_facts("The count fell by almost half between 2014 and 2019.", BEETLES) == []
+    # a unit the article never gives that number
+    art = "Ruth Okafor chairs the co-op. It owns six thousand panels and cost 2.1 million."
+    [unit] = ab.check_facts("The co-op has six thousand members.", art)
+    assert unit.word == "six" and "members" in unit.reason
+    flagged = ab.check_facts("Ruth Okafor installed 7,000 panels in Paris for 2.1 million.", art)
+    assert [(f.word, f.kind) for f in flagged] == [("7,000", "number"), ("Paris", "name")]
+
+
+def test_fact_check_reads_the_period_a_number_is_said_over():
+    """146 was recorded over the twelve years: 'in a single year', 'over twelve months' or 'in
+    2019' attach it to another stretch of time. The article's own periods pass."""
+    for wrong in ("Volunteers recorded 146 species in a single year.",
+                  "Over twelve months, volunteers recorded 146 species.",
+                  "Volunteers recorded 146 species in 2019.",
+                  "Two beetle species have not been seen since 2019."):  # fmt: skip
+        [flag] = ab.check_facts(wrong, BEETLES)
+        assert flag.kind == "context" and "the summary puts" in flag.reason, wrong
+    for right in ("Over twelve years 146 species were recorded.",
+                  "A survey over the past twelve years recorded 146 species.",
+                  "Since 2021 two ground beetle species have not been seen.",
+                  "In 2019 the park began leaving logs in three wooded areas."):  # fmt: skip
+        assert ab.check_facts(right, BEETLES) == [], right
+    said = ab._TOKEN.findall("over the twelve years, in 2019")
+    assert [(p.count, p.unit) for p in ab.periods(said)] == [(12, "year"), (2019, "in-year")]
+
+
+def test_fact_check_passes_every_sentence_of_the_articles_themselves():
+    """No false alarms on the source: each article's own sentences (what extractive summaries
+    are made of) pass the check, and '1,500 people,' keeps its comma apart from the number."""
+    for e in ex.load_examples():
+        flagged = {s.text: ab.check_facts(s.text, e.article) for s in ex.split_sentences(e.article)}
+        assert not any(flagged.values()), {s: f for s, f in flagged.items() if f}
+    assert ab.number_value("1,500") == 1500 and ab._TOKEN.findall("2021, while") == [
+        "2021",
+        "while",
+    ]
+
+
+def test_number_words_and_rates():
+    assert [ab.number_value(w) for w in ("146", "1,200", "40%", "twelve", "thirty-six")] == [
+        146,
+        1200,
+        40,
+        12,
+        36,
+    ]
+    assert ab.number_value("one") is None and ab.number_value("year") is None
+    assert ab.rate_phrase(["counted", "each", "year"]) == "each year"
+    assert ab.rate_phrase(["about", "3", "a", "day"]) == "a day"
+    assert ab.rate_phrase(["over", "the", "twelve", "years"]) is None
 
 
 # ---- behaviour on real embeddings (MiniLM) ----------------------------------------------------
@@ -173,12 +250,56 @@ def test_examples_and_central_beats_least_central(minilm):
         )
 
 
-def test_abstractive_llm_with_few_tokens(smollm2):
-    article = ex.load_examples()[1].article
-    r = ex.abstractive_llm(smollm2, article, 2, chat.GenConfig(max_new_tokens=4, time_budget_s=30))
-    assert r.text.strip() and 1 <= r.new_tokens <= 4
-    assert "Summarize the following article in 2 sentences" in r.prompt_text
-    assert article[:80] in r.prompt_text
+def test_figures_mark_the_picked_sentences_and_escape_text(minilm):
+    text = "<script>alert(1)</script> starts here. " + " ".join(TOPIC_A) + " " + OUTLIER
+    res = ex.summarize(minilm, text, ex.SummaryConfig("clustering", ex.LengthConfig(sentences=2)))
+    bars = fig.score_bars(res)
+    colors = list(bars.data[0].marker.color)
+    assert [i for i, c in enumerate(colors) if c == fig.PICKED] == res.picked
+    assert "<script>" not in "".join(bars.data[0].hovertext)
+    heat = fig.similarity(res)
+    assert sum("★" in n for n in heat.data[0].x) == 2 and len(heat.data[0].z) == len(res.spans)
+    xy = ex.pca_2d(ex.embed(minilm, [s.text for s in res.spans])).tolist()
+    emb_map = fig.embedding_map(res, xy)
+    assert list(emb_map.data[0].marker.symbol).count("star") == 2
+    assert len(set(emb_map.data[0].marker.color)) == 2  # one colour per k-means cluster
+    page = fig.highlighted_html(res, text)
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert page.count("background:#fde68a") == 2 and "border-bottom:3px solid" in page
+    assert "&lt;b&gt;" in fig.box_html("<b>bold</b>")
+    assert "max-height:150px" in fig.box_html("x", max_height=150)
+    assert "max-height" not in fig.box_html("x")
+
+
+def test_prompted_summary_ends_on_a_whole_sentence(smollm2):
+    """A 40-token cap stops SmolLM2 inside its second sentence; what is shown ends on a stop."""
+    r = ab.prompted(smollm2, BEETLES, 3, chat.GenConfig(max_new_tokens=40, time_budget_s=30))
+    assert r.stopped_by == "max_new_tokens" and r.new_tokens == 40
+    assert r.text.endswith(".") and r.cut and not r.cut.endswith(".")
+    assert "Summarize the following article in 3 sentences" in r.prompt
+    line = fig.generation_caption(r)
+    assert "40 new tokens" in line and "was cut" in line
+
+
+def test_warm_computes_the_default_results(minilm, smollm2):
+    out = ex.warm(minilm)
+    assert out["article"] == "Counting beetles in a city park" and len(out["picked"]) == 3
+    assert [r["summary"] for r in out["rouge"]] == ["extractive", "lead-3"]
+    assert all(0 < r["ROUGE-1"] < 1 for r in out["rouge"])
+    gen = ab.warm(smollm2)  # the button's default: SmolLM2's summary, whole sentences
+    assert gen["text"].endswith(".") and gen["new_tokens"] <= ab.token_cap(3)
+    assert "146" in gen["text"] and "146" in gen["flags"]  # measured: it makes 146 a yearly rate
+
+
+def test_seq2seq_summarizer_runs_from_a_local_hub_cache(monkeypatch, tmp_path):
+    from models import loader
+    from tests.fakehub import fake_hub
+
+    fake_hub(monkeypatch, tmp_path, {"sshleifer/distilbart-cnn-12-6": "seq2seq"})
+    handle = loader.load("distilbart-cnn")
+    r = ab.seq2seq(handle, BEETLES, max_new_tokens=12)
+    assert r.kind == "seq2seq" and r.who == "DistilBART CNN 12-6 (306M, Hub)"
+    assert 1 <= r.new_tokens <= 12 and r.text
 
 
 # ---- the page --------------------------------------------------------------------------------
@@ -186,25 +307,30 @@ def test_abstractive_llm_with_few_tokens(smollm2):
 
 @pytest.fixture(scope="module")
 def page():
+    return open_page(PAGE)
 
-    at = open_page(PAGE)
+
+def _open_tab(at, name: str):
+    at.session_state["sum::tabs"] = name
+    at.run()
     assert_ok(at)
     return at
 
 
 def test_page_renders_an_example_with_reasons(page):
     assert page.title[0].value == "Project 2: summarization with BERT"
-    assert any(s.value.startswith("Extractive summary: 3 of") for s in page.subheader)
-    assert "background:#fde68a" in html_of(page)  # picked sentences highlighted
-    assert len(page.get("plotly_chart")) == 3  # scores, heatmap, embedding map
+    assert any(s.value.startswith("Extractive summary: 3 of 22") for s in page.subheader)
+    assert "background:#fde68a" in html_of(page)  # the open tab: the article, highlighted
+    assert not page.get("plotly_chart")  # lazy tabs: the figures are not computed yet
     rouge = page.dataframe[0].value
     assert list(rouge["summary"]) == ["Extractive (pagerank)", "Lead-3 baseline"]
     assert ((rouge["ROUGE-1"] > 0) & (rouge["ROUGE-1"] < 1)).all()
-
+    for tab in ("Scores", "Similarity", "Embedding map"):
+        assert len(_open_tab(page, tab).get("plotly_chart")) == 1, tab
     page.radio(key="sum::method").set_value("clustering").run()
     page.radio(key="sum::length_mode").set_value("percent").run()
-    assert_ok(page)
-    assert "border-bottom:3px solid" in html_of(page)  # cluster colors in the article
+    _open_tab(page, "Article, highlighted")
+    assert "border-bottom:3px solid" in html_of(page)  # cluster colours in the article
     assert any("of 22 sentences" in s.value for s in page.subheader)
     page.radio(key="sum::length_mode").set_value("sentences").run()
     page.radio(key="sum::method").set_value("pagerank").run()
@@ -234,12 +360,41 @@ def test_hostile_articles_give_messages_or_results(page, value):
         assert "only the first 60 are summarized" in shown
 
 
-def test_abstractive_button_with_minimal_tokens(page):
-    page.text_area(key="sum::article::0").input(ex.load_examples()[0].article).run()
+@pytest.mark.parametrize(
+    "value", ["<script>alert(1)</script>. It ran. Twice.", "Hi there. 👩‍👩‍👧 family! שלום עולם."]
+)
+def test_abstractive_button_with_hostile_articles(page, value):
+    page.text_area(key="sum::article::0").input(value).run()
+    _open_tab(page, "Abstractive")
     page.slider(key="sum::max_new_tokens").set_value(4).run()
-    page.button(key="sum::abstract::run").click().run()
-    assert_ok(page)
-    res = page.session_state["sum::abstract"]
-    assert res["llm"].text and 1 <= res["llm"].new_tokens <= 4
-    assert any("unavailable offline" in i.value for i in page.info)  # the Hub summarizer's note
-    assert any("ROUGE F1" in c.value for c in page.caption)
+    click(page, "sum::abstract::run")
+    _mine, llm, stand = page.session_state["sum::abstract"]["results"]
+    assert llm.kind == "prompted LM" and 1 <= llm.new_tokens <= 4
+    assert stand.kind == "stand-in" and "<script>" not in html_of(page)
+
+
+def test_abstractive_offline_the_extractive_summary_stands_in(page):
+    page.text_area(key="sum::article::0").input(BEETLES).run()
+    _open_tab(page, "Abstractive")
+    page.slider(key="sum::max_new_tokens").set_value(4).run()
+    click(page, "sum::abstract::run")
+    mine, llm, stand = page.session_state["sum::abstract"]["results"]
+    assert llm.text and 1 <= llm.new_tokens <= 4 and llm.who.startswith("SmolLM2")
+    assert stand.text == mine.text and "standing in for DistilBART" in stand.who
+    shown = texts(page)
+    assert "DistilBART CNN 12-6 (306M, Hub) is not available here" in shown
+    assert "What a 135M model does" in shown and "ROUGE F1" in shown
+
+
+def test_abstractive_online_path_uses_distilbart(monkeypatch, tmp_path):
+    from tests.fakehub import fake_hub
+
+    fake_hub(monkeypatch, tmp_path, {"sshleifer/distilbart-cnn-12-6": "seq2seq"})
+    at = open_page(PAGE)
+    _open_tab(at, "Abstractive")
+    at.slider(key="sum::max_new_tokens").set_value(6).run()
+    click(at, "sum::abstract::run")
+    mine, _llm, seq = at.session_state["sum::abstract"]["results"]
+    assert seq.kind == "seq2seq" and seq.who == "DistilBART CNN 12-6 (306M, Hub)"
+    assert 1 <= seq.new_tokens <= 6 and seq.text != mine.text
+    assert "not available here" not in texts(at)

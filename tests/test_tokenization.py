@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+import figures.tokenization as fig
 from lessons import tokenization, tokenizer_training
-from lessons.tokenizer_training import CorpusError, TrainConfig
-from tests.apptest import open_page
+from lessons.tokenizer_training import Compression, CorpusError, TrainConfig
+from models import registry
+from models import tokenizer_standins as standins
+from tests.apptest import assert_ok, html_of, open_page, texts
+from tests.tabs import open_tab
 from ui.widgets import token_spans_html
 
 SENTENCE = "Transformers tokenize unbelievably well"
@@ -161,41 +165,130 @@ def test_too_small_corpus_or_vocabulary_gives_a_message():
         tokenizer_training.train_tokenizer(corpus, TrainConfig("SentencePiece", 300))  # type: ignore[arg-type]
 
 
+# --- offline stand-ins, figures, warm ---------------------------------------------------------
+
+
+def test_offline_hub_tokenizers_get_an_embedded_stand_in_that_says_so():
+    keys = ["minilm-embedded", "gpt2-tok", "bert-cased-tok", "t5-tok", "llama3-tok"]
+    shown = standins.resolve(keys)
+    assert [s.key for s in shown] == [
+        "minilm-embedded", "smollm2-embedded", "minilm-embedded", "unigram-corpus",
+        "smollm2-embedded",
+    ]  # fmt: skip
+    assert shown[0].note is None and not shown[0].standin
+    assert "GPT-2 (Hub) needs the Hugging Face Hub" in shown[1].note
+    assert "SmolLM2-135M-Instruct (embedded)" in shown[1].note
+    assert "stands in" in standins.option_label("t5-tok")
+    assert standins.option_label("minilm-embedded") == "MiniLM-L6 (embedded) · WordPiece (uncased)"
+
+
+def test_the_unigram_stand_in_is_a_real_unigram_with_offsets():
+    from models import loader
+
+    handle = loader.load(standins.UNIGRAM_KEY)
+    assert handle.choice.tokenizer_algo.startswith("Unigram")
+    tokens = tokenization.tokenize(handle.tokenizer, SENTENCE)
+    assert covered_text(tokenization.align(SENTENCE, tokens)) == SENTENCE
+    model = __import__("json").loads(handle.tokenizer.backend_tokenizer.to_str())["model"]
+    assert model["type"] == "Unigram" and 100 < len(handle.tokenizer) <= standins.UNIGRAM_VOCAB
+
+
+def test_online_code_path_loads_a_hub_tokenizer_from_the_cache(monkeypatch, tmp_path):
+    from transformers import BertConfig
+
+    from tests.fakehub import COMMIT, fake_hub
+
+    repo = "openai-community/gpt2"
+    cache = fake_hub(monkeypatch, tmp_path, {repo: "tokenizer"})
+    # transformers 5's AutoTokenizer reads config.json first; fakehub's "tokenizer" kind saves
+    # only the tokenizer, so the snapshot gets the config a real repo has.
+    BertConfig().save_pretrained(cache / f"models--{repo.replace('/', '--')}/snapshots/{COMMIT}")
+    assert registry.get_choice("gpt2-tok").available()
+    assert standins.resolve(["gpt2-tok"]) == [standins.Shown("gpt2-tok", "gpt2-tok")]
+    at = open_page("views/tokenization.py")
+    at.multiselect(key="tok::keys").set_value(["gpt2-tok"]).run()
+    assert_ok(at)
+    shown = texts(at)
+    assert "**GPT-2 (Hub)** · byte-level BPE" in shown and "stands in" not in shown
+    # The cached "GPT-2" is a WordPiece tokenizer (fakehub saves MiniLM's): its pieces show.
+    assert "##ize" in html_of(at) and "Ġtoken" not in html_of(at)
+
+
+def test_compression_figure_labels_are_escaped_and_colored_by_origin():
+    trained = [Compression("BPE", 400, 30, 2.5, 0)]
+    reference = [Compression("<b>x</b> (30,522)", 30522, 20, 3.75, 1)]
+    f = fig.compression(trained, reference)
+    assert list(f.data[0].x) == ["BPE<br>trained, 400", "&lt;b&gt;x&lt;/b&gt;<br>(30,522)"]
+    assert list(f.data[0].y) == [30, 20] and list(f.data[1].y) == [2.5, 3.75]
+    assert list(f.data[0].marker.color) == [fig.TRAINED, fig.PRETRAINED]
+
+
+def test_warm_computes_the_default_views(minilm, smollm2):
+    out = fig.warm([minilm, smollm2])
+    assert out["bpe_merges_equal_to_library"] is True
+    assert set(out["trained_vocab"]) == set(tokenizer_training.ALGORITHMS)
+    counts = list(out["tokens"].values())
+    assert len(counts) == 2 and counts[0] != counts[1]  # WordPiece and byte-level BPE differ
+
+
 # --- the page ----------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def page():
-    at = open_page("views/tokenization.py")
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page("views/tokenization.py")
 
 
 def side_by_side_html(at) -> list[str]:
     return [h.value for h in at.html if "line-height:2.0" in h.value]
 
 
-def test_page_renders_both_embedded_tokenizers_and_the_parity_line(page):
+def tab(at, label: str):
+    return open_tab(at, "tok::tabs", label)
+
+
+def test_page_renders_only_the_open_tab_with_real_tokens(page):
     assert [t.value for t in page.title] == ["Tokenization"]
-    assert set(page.multiselect(key="tok_keys").value) == {"minilm-embedded", "smollm2-embedded"}
+    assert set(page.multiselect(key="tok::keys").value) == {"minilm-embedded", "smollm2-embedded"}
     captions = " ".join(c.value for c in page.caption)
-    assert "Unavailable offline" in captions and "GPT-2 (Hub)" in captions
-    assert "chars/token" in captions
-    # 2 side by side (text spans + vocabulary pieces with ids each) + 3 trained + 1 step-through
-    assert len(side_by_side_html(page)) == 8
+    assert "chars/token" in captions and "Training tokenizers" not in captions
+    spans = side_by_side_html(page)
+    assert len(spans) == 4  # text spans + vocabulary pieces with ids, per tokenizer
+    body = " ".join(spans)
+    for piece in ("##ize", "Ġtoken", "9624"):  # WordPiece, byte-level BPE, SmolLM2's id
+        assert piece in body
+    assert not page.success  # the BPE parity line belongs to a closed tab: not computed
+    tab(page, "Train your own")
+    assert len(side_by_side_html(page)) == 3
+    bars = page.get("plotly_chart")[0].proto.spec
+    assert "trained, 400" in bars and "MiniLM-L6\\u003cbr\\u003e(30,522)" in bars
+    tab(page, "BPE from scratch, merge by merge")
     assert any("same 120 merges" in s.value for s in page.success)
-    assert len(page.dataframe) >= 2
+    tab(page, "Side by side")
+
+
+def test_offline_stand_in_is_labelled_on_the_page(page):
+    page.multiselect(key="tok::keys").set_value(["gpt2-tok"]).run()
+    assert_ok(page)
+    assert any("GPT-2 (Hub) needs the Hugging Face Hub" in c.value for c in page.caption)
+    assert "· for GPT-2 (Hub)" in texts(page) and "Ġtoken" in html_of(page)
+    page.multiselect(key="tok::keys").set_value(["minilm-embedded", "smollm2-embedded"]).run()
 
 
 def test_page_step_through_buttons_move_the_merge(page):
-    assert page.slider(key="tok_step").value == 1
-    page.button(key="tok_next").click().run()
-    assert page.slider(key="tok_step").value == 2
+    tab(page, "BPE from scratch, merge by merge")
+    assert page.slider(key="tok::step").value == 1
+    page.button(key="tok::step::next").click().run()
+    assert page.slider(key="tok::step").value == 2
     assert any("Merge 2 of 120" in h.value for h in page.html)
-    page.slider(key="tok_step").set_value(120).run()
-    page.button(key="tok_next").click().run()  # clamps at the last merge
-    assert page.slider(key="tok_step").value == 120
-    assert not page.exception
+    page.button(key="tok::step::prev").click().run()
+    assert page.slider(key="tok::step").value == 1
+    assert page.button(key="tok::step::prev").disabled
+    page.slider(key="tok::step").set_value(120).run()
+    assert page.button(key="tok::step::next").disabled  # the last merge: no further
+    assert any("Merge 120 of 120" in h.value for h in page.html)
+    assert_ok(page)
+    tab(page, "Side by side")
 
 
 @pytest.mark.parametrize(
@@ -210,40 +303,47 @@ def test_page_step_through_buttons_move_the_merge(page):
     ids=["sentence", "script", "emoji-zwj", "rtl", "specials", "200k-x", "200k-prose", "empty"],
 )
 def test_page_with_real_and_hostile_inputs(page, text):
-    page.text_area(key="tok_text").input(text).run()
-    assert not page.exception, [e.value for e in page.exception]
+    page.text_area(key="tok::text").input(text).run()
+    assert_ok(page)
     if not text:
         assert any("Type a sentence" in i.value for i in page.info)
         return
     spans = side_by_side_html(page)
-    assert len(spans) >= 5  # both tokenizers, the three trained ones (+ the step-through)
+    assert len(spans) == 4
     if text.startswith("<script>"):
         # "<" and "script" are separate tokens: each span is escaped on its own.
         assert all("<script" not in h for h in spans)
-        assert sum("&lt;" in h for h in spans) >= 5  # 2 pretrained + 3 trained tokenizers
+        assert sum("&lt;" in h for h in spans) >= 2
     if len(text) == 200_000:
         assert any("only the first 5,000 are used" in c.value for c in page.caption)
     if text.startswith("Long"):  # ~1,000 WordPiece tokens: past MiniLM's 512
         assert any("at most 512 tokens" in c.value for c in page.caption)
 
 
-def test_page_pasted_corpus_and_scratch_bpe_on_the_input():
+def test_page_pasted_corpus_and_scratch_bpe_on_hostile_input():
     at = open_page("views/tokenization.py")
-    at.radio(key="tok_src").set_value("Paste my own").run()
+    tab(at, "Train your own")
+    at.radio(key="tok::src").set_value("Paste my own").run()
     assert any("paste a training corpus" in i.value for i in at.info)
-    at.text_area(key="tok_corpus").input("just three words").run()
+    for corpus in ("just three words", "<script>alert(1)</script> " * 50, "👩‍👩‍👧 שלום " * 40):
+        at.text_area(key="tok::corpus").input(corpus).run()
+        assert_ok(at)
+    assert "<script" not in html_of(at)
+    at.text_area(key="tok::corpus").input("just three words").run()
     assert any("3 words" in w.value for w in at.warning)
     corpus = "the cat sat on the mat and the dog sat on the log " * 10
-    at.text_area(key="tok_corpus").input(corpus).run()
-    assert not at.main.warning and not at.exception  # (the sidebar's "Offline" stays)
+    at.text_area(key="tok::corpus").input(corpus).run()
+    assert not at.main.warning
     assert any("corpus ran out of pieces" in c.value for c in at.caption)
     # From-scratch BPE on the (hostile) input text instead of the built-in corpus.
-    at.radio(key="tok_bpe_src").set_value("The text above").run()
+    tab(at, "BPE from scratch, merge by merge")
+    at.radio(key="tok::bpe_src").set_value("The text above").run()
     for text in ("<script>alert(1)</script> " * 200, "a b c", "", "👩‍👩‍👧 שלום עולם שלום"):
-        at.text_area(key="tok_text").input(text).run()
-        assert not at.exception, [e.value for e in at.exception]
+        at.text_area(key="tok::text").input(text).run()
+        assert_ok(at)
         if text.startswith("<script>"):
             assert any("first 2,000 of your" in c.value for c in at.caption)
             assert any("same" in s.value and "merges" in s.value for s in at.success)
+            assert "<script" not in html_of(at)
         if text == "a b c":
             assert any("no pair to merge" in i.value for i in at.info)

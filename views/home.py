@@ -3,6 +3,7 @@
 import streamlit as st
 
 from lessons.course import COURSE, SECTIONS, USE_CASES
+from ui.page import presenter
 
 st.title("Transformers & LLMs, live")
 st.markdown(
@@ -17,11 +18,14 @@ for col, (name, what) in zip(cols, USE_CASES, strict=True):
     col.markdown(f"**{name}**  \n{what}")
 
 st.subheader("Course map")
-for section in SECTIONS:
+stage = presenter()  # a projector: the sections side by side, titles only
+columns = st.columns(len(SECTIONS)) if stage else [st.container() for _ in SECTIONS]
+for section, col in zip(SECTIONS, columns, strict=True):
     topics = [t for t in COURSE if t.section == section]
-    st.markdown(f"#### {section}")
+    col.markdown(f"#### {section}")
     for topic in topics:
+        label = topic.title if stage else f"{topic.title} — {topic.blurb}"
         if topic.page:
-            st.page_link(topic.page, label=f"{topic.title} — {topic.blurb}", icon=topic.icon)
+            col.page_link(topic.page, label=label, icon=topic.icon)
         else:
-            st.markdown(f"&nbsp;&nbsp;:gray[{topic.title} — {topic.blurb} *(coming)*]")
+            col.markdown(f"&nbsp;&nbsp;:gray[{label} *(coming)*]")

@@ -82,12 +82,19 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "train":
             data, model_cfg, cfg = _configs(args)
             t0 = time.perf_counter()
+            evals: list[dict] = []
+
+            def on_eval(row: dict) -> None:
+                evals.append(row)
+                print_json(row)
+
             train_lightning(
                 data, model_cfg, cfg, out=args.out, device=args.device, devices=args.devices,
                 strategy=args.strategy, precision=args.precision, num_nodes=args.num_nodes,
-                compile=args.compile, peak_flops=args.peak_flops, seed=args.seed,
+                compile=args.compile, peak_flops=args.peak_flops, seed=args.seed, on_eval=on_eval,
             )  # fmt: skip
-            row = {"done": True, "iters": cfg.max_iters, "out": str(args.out)}
+            last = {f"final_{k}": evals[-1][k] for k in ("train_loss", "val_loss")} if evals else {}
+            row = {"done": True, "iters": cfg.max_iters, **last}
             print_json({**row, "wall_s": round(time.perf_counter() - t0, 1)})
         elif args.cmd == "sample":
             model, chars = load_checkpoint(args.model, args.device)

@@ -62,6 +62,12 @@ def preset(name: str, vocab_size: int) -> tuple[GPTConfig, TrainConfig]:
     return GPTConfig(vocab_size=vocab_size, **MODEL_PRESETS[name]), replace(TRAIN_PRESETS[name])
 
 
+def resume_config(cfg: TrainConfig) -> TrainConfig:
+    """Training on from a checkpoint that finished its schedule: no warm-up, the schedule's final
+    learning rate throughout (what nanoGPT's `init_from='resume'` past lr_decay_iters does)."""
+    return replace(cfg, learning_rate=cfg.min_lr, warmup_iters=0, lr_decay_iters=0)
+
+
 def get_lr(it: int, cfg: TrainConfig) -> float:
     """nanoGPT's schedule: linear warm-up, cosine decay to min_lr, then flat."""
     if it < cfg.warmup_iters:
@@ -174,13 +180,18 @@ def live_train(
     seed: int = 1337,
     peak_flops: float = 989e12,
     eval_every_s: float = 10.0,
+    init: GPT | None = None,
 ) -> LiveResult:
     """Plain steps, `reporter.check()` between them, `reporter.log(...)` at each evaluation.
+    With `init` (same shape), training goes on from a copy of its weights; `init` is not touched.
     Returns the trained model even when stopped early (stop button, budget)."""
     torch.manual_seed(seed)
     cuda = torch.cuda.is_available()
     device = "cuda" if cuda else "cpu"
-    model = GPT(model_cfg).to(device)
+    model = GPT(model_cfg)
+    if init is not None:
+        model.load_state_dict(init.state_dict())  # copies: the shared model stays as it was
+    model = model.to(device)
     opt, sched = make_optimizer(model, cfg, device)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else contextlib.nullcontext()
     gen, eval_gen = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(42)
