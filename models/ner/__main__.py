@@ -1,0 +1,5 @@
+import sys
+
+from models.ner.cli import main
+
+main(sys.argv[1:])
