@@ -83,10 +83,15 @@ def test_page_measures_teacher_and_student():
 
 
 def test_page_with_the_real_checkpoints_from_the_hub(monkeypatch, tmp_path):
+    import streamlit as st
+
     from tests.fakehub import fake_hub
 
     fake_hub(monkeypatch, tmp_path, {"distilbert/distilbert-base-uncased": "encoder",
                                      "google-bert/bert-base-uncased": "encoder"})  # fmt: skip
+    # A server that has seen this page offline cached "not on the Hub": start as a new one would.
+    st.cache_data.clear()
+    st.cache_resource.clear()
     at = open_page("views/distilbert.py")
     assert any("config.json:" in c.value for c in at.caption)  # read from the (local) Hub cache
     at.button(key="db::real_go").click().run()
