@@ -80,7 +80,7 @@ STEPS: tuple[Step, ...] = (
         ("models.finetune", "compare", "--data", "assets/sentiment/sample.jsonl", "--out",
          "{out}", "--minutes", "12", "--steps", "120", "--seeds", "3"),
         "the built-in reviews (assets/sentiment/sample.jsonl)",
-        12.0,
+        8.5,
     ),
     Step(
         "lora-smollm2",
@@ -88,7 +88,7 @@ STEPS: tuple[Step, ...] = (
         ("models.lora", "train", "--data", "assets/lora/instructions.jsonl", "--out", "{out}",
          "--minutes", "5", "--steps", "120"),
         "the gallery's 48 instructions (assets/lora/instructions.jsonl, 8 held out)",
-        5.0,
+        3.0,
     ),
     Step(
         "gpt-lamplighters",
