@@ -98,3 +98,16 @@ def prepared_states(tmp_path_factory):
 
     yield need
     mp.undo()
+
+
+def fresh_model_caches() -> None:
+    """Forget every model handle and cached result this process holds, as a new server would:
+    a test that points GALLERY_CACHE or the Hub cache somewhere else must not get a handle an
+    earlier test loaded from the old place."""
+    import streamlit as st
+
+    from ui import models as ui_models
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    ui_models._ready.clear()

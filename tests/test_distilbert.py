@@ -83,15 +83,13 @@ def test_page_measures_teacher_and_student():
 
 
 def test_page_with_the_real_checkpoints_from_the_hub(monkeypatch, tmp_path):
-    import streamlit as st
-
+    from tests.conftest import fresh_model_caches
     from tests.fakehub import fake_hub
 
     fake_hub(monkeypatch, tmp_path, {"distilbert/distilbert-base-uncased": "encoder",
                                      "google-bert/bert-base-uncased": "encoder"})  # fmt: skip
     # A server that has seen this page offline cached "not on the Hub": start as a new one would.
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    fresh_model_caches()
     at = open_page("views/distilbert.py")
     assert any("config.json:" in c.value for c in at.caption)  # read from the (local) Hub cache
     at.button(key="db::real_go").click().run()
@@ -99,6 +97,7 @@ def test_page_with_the_real_checkpoints_from_the_hub(monkeypatch, tmp_path):
     real = at.dataframe[1].value
     assert list(real["model"]) == ["BERT base uncased (Hub)", "DistilBERT base uncased (Hub)"]
     assert (real["ms / sentence"] > 0).all() and (real["layers"] == 2).all()  # the tiny models
+    fresh_model_caches()  # later tests must not get these tiny models' handles
 
 
 def test_kept_layers_figure():

@@ -15,6 +15,7 @@ from lessons import zero_shot as zs
 from lessons.task_heads import sequence_labels
 from models import prepared, registry
 from tests.apptest import assert_ok, click, html_of, open_page, texts
+from tests.conftest import fresh_model_caches
 
 PASSAGE = task_eval.load_examples()["qa"][0]["passage"]  # the Eiffel Tower
 EXAMPLES = task_eval.load_examples()
@@ -52,7 +53,9 @@ def trained(tmp_path_factory):
             argv[argv.index("--minutes") + 1] = REDUCED_MINUTES
             prepared.run_step(replace(step, argv=tuple(argv)), log=lambda _: None)
         assert all(prepared.ready(name) for name in TRAINED)
+        fresh_model_caches()  # the page must load these states, not a handle from another cache
         yield {name: prepared.record(name) for name in TRAINED}
+    fresh_model_caches()
 
 
 def _expected(ex) -> set[tuple[str, str]]:
