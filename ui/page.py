@@ -47,6 +47,12 @@ def lesson(markdown: str, label: str = "The lesson", expanded: bool = False) -> 
         st.markdown(markdown)
 
 
+def folded(label: str, icon: str = ":material/tune:"):
+    """Secondary controls or tables: shown in place, or folded into a closed expander in
+    presenter mode (use as `with folded("Train live"): ...`)."""
+    return st.expander(label, icon=icon) if presenter() else st.container()
+
+
 def lesson_columns(markdown: str, ratio: Sequence[float] = (2, 3), lesson_first: bool = True):
     """A tab's two columns with its lesson written in one of them (folded in presenter mode):
     returns (left, right). `lesson_first=False` puts the lesson on the right."""

@@ -13,7 +13,7 @@ from models import network, prepared
 from models import sentiment as sent
 from models.sentiment_data import DataError, check_trainable, read_rows
 from ui.models import get_model
-from ui.page import header, lazy_tabs, lesson, page_keys, presenter, store, stored
+from ui.page import folded, header, lazy_tabs, lesson, page_keys, presenter, store, stored
 from ui.training import prepared_note, training_panel
 from ui.widgets import show_code
 
@@ -74,6 +74,9 @@ controls = header(
 handle = get_model("encoder")
 with controls:
     st.caption(f"Model: **{handle.choice.label}** · {handle.params:,} parameters")
+# On stage the page opens on the prepared comparison: the live run's settings fold away.
+train_box = folded("Train live: data, techniques, steps, budget", ":material/model_training:")
+with train_box if presenter() else controls:
     source = st.radio("Data", SOURCES, horizontal=True, key=k("source"))
     rows = data_rows(source)
     chosen = st.multiselect("Techniques", list(NAMES), default=list(NAMES), key=k("techniques"))
@@ -83,20 +86,22 @@ with controls:
         st.info("Choose at least one technique to train.", icon=":material/checklist:")
 
 cfg = fine.CompareConfig(techniques=tuple(NAMES[c] for c in chosen), steps=steps)
-st.subheader("Train them side by side")
-live = training_panel(
-    k("train"),
-    work=lambda rep, rows=rows, cfg=cfg, budget=budget, src=source: fine.compare(
-        handle, rows, cfg, budget - 2, rep, data_name=src
-    ),
-    budget_s=budget,
-    name="finetune-compare",
-    button="Train live",
-    disabled=not rows or not chosen,
-    idle_text=None,
-    curves=fig.curves,
-    caption=fig.caption,
-)
+with train_box:
+    if not presenter():
+        st.subheader("Train them side by side")
+    live = training_panel(
+        k("train"),
+        work=lambda rep, rows=rows, cfg=cfg, budget=budget, src=source: fine.compare(
+            handle, rows, cfg, budget - 2, rep, data_name=src
+        ),
+        budget_s=budget,
+        name="finetune-compare",
+        button="Train live",
+        disabled=not rows or not chosen,
+        idle_text=None,
+        curves=fig.curves,
+        caption=fig.caption,
+    )
 if isinstance(live, fine.Comparison) and live.rows:
     store(k("result"), live)
 result: fine.Comparison | None = stored(k("result"))

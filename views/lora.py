@@ -9,7 +9,7 @@ import streamlit as st
 from lessons import lora as lo
 from models import lora as tune
 from ui.models import get_model
-from ui.page import header, lazy_tabs, on_handle
+from ui.page import folded, header, lazy_tabs, on_handle
 from ui.widgets import show_code
 from views.lora import adapter, k, qlora, update
 
@@ -57,7 +57,8 @@ controls = header(
 )
 chat = get_model("chat")
 with controls:
-    which = st.selectbox("Count LoRA parameters for", list(COUNT_MODELS), key=k("model"))
+    c_model, c_targets = st.columns(2)
+    which = c_model.selectbox("Count LoRA parameters for", list(COUNT_MODELS), key=k("model"))
     source, default_targets = COUNT_MODELS[which]
     c1, c2, c3 = st.columns(3)
     r = c1.select_slider("Rank r", [1, 2, 4, 8, 16, 32, 64], value=8, key=k("r"))
@@ -68,7 +69,7 @@ with controls:
         options = embedded_targets(handle)
     else:
         handle, options = None, published_targets(source)
-    targets = st.multiselect(
+    targets = c_targets.multiselect(
         "Target modules",
         options,
         default=[t for t in default_targets if t in options],
@@ -96,14 +97,15 @@ else:
         delta_color="off",
     )
     agree = "agree" if count.peft_trainable == count.formula_total else "DIFFER"
-    st.caption(
-        f"{name}, built on the meta device (no weights) from {src}. The two counts {agree}; "
-        f"dropout {dropout:g} adds no parameters."
-    )
     table = pd.DataFrame([vars(row) for row in count.rows]).rename(
         columns={"per_module": "r·(d_in+d_out)", "full": "d_in·d_out (full fine-tune)"}
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    with folded("Per module: r·(d_in + d_out) against d_in·d_out", ":material/table:"):
+        st.caption(
+            f"{name}, built on the meta device (no weights) from {src}. The two counts {agree}; "
+            f"dropout {dropout:g} adds no parameters."
+        )
+        st.dataframe(table, hide_index=True, width="stretch")
 
 # The live fine-tune adapts the chat model: its targets when it is the one counted above.
 live_targets = tuple(targets) if source == "chat" and targets else ("q_proj", "v_proj")

@@ -12,8 +12,15 @@ pytestmark = pytest.mark.browser
 ANIMAL = "The animal did not cross the street because it was too tired"
 
 
-def _plots(page) -> int:
-    return page.locator(".js-plotly-plot").count()
+def _plots(page, at_least: int = 1, timeout_s: float = 20.0) -> int:
+    """How many plotly charts the page shows, waiting up to `timeout_s` for `at_least` of them
+    (plotly draws after the script run ends, later still on a busy machine)."""
+    charts = page.locator(".js-plotly-plot")
+    for _ in range(int(timeout_s * 4)):
+        if charts.count() >= at_least:
+            break
+        page.wait_for_timeout(250)
+    return charts.count()
 
 
 def _clean(visit) -> None:
@@ -61,7 +68,7 @@ def test_architecture_shows_both_parameter_counts(app_url, visit):
 def test_positions_draws_its_charts(app_url, visit):
     page = _open(visit, app_url, "views/positions.py")
     type_into(page, "A sentence for the real-model parts", "Positions matter in attention.")
-    assert _plots(page) >= 2
+    assert _plots(page, 2) >= 2
     for tab in ("Learned (MiniLM)", "RoPE in SmolLM2"):
         _tab(page, tab)
         assert page.locator(".js-plotly-plot:visible").count() >= 2, tab

@@ -9,7 +9,7 @@ import streamlit as st
 from figures import lora as fig
 from lessons import lora as lo
 from models import lora as tune
-from ui.page import store, stored
+from ui.page import folded, presenter, store, stored
 from ui.training import busy_slot, prepared_note, training_panel
 from ui.widgets import empty_hint, guarded_text
 from views.lora import current, k
@@ -37,6 +37,7 @@ def _answers(adapted: tune.Adapted) -> None:
         ),
         hide_index=True,
         width="stretch",
+        height=250 if presenter() else "auto",
     )
     st.caption(
         f"Model: **{adapted.model_label}** · greedy decoding · the same weights both times, "
@@ -45,10 +46,16 @@ def _answers(adapted: tune.Adapted) -> None:
 
 
 def _own_prompt(adapted: tune.Adapted) -> None:
-    own = guarded_text(
-        "Your prompt", "What is a transformer model?", key=k("prompt"), area=False, max_chars=500
-    )
-    n_new = st.slider("New tokens", 8, 64, 32, step=8, key=k("tokens"))
+    c_text, c_tokens = st.columns([3, 1], vertical_alignment="bottom")
+    with c_text:
+        own = guarded_text(
+            "Your prompt",
+            "What is a transformer model?",
+            key=k("prompt"),
+            area=False,
+            max_chars=500,
+        )
+    n_new = c_tokens.slider("New tokens", 8, 64, 32, step=8, key=k("tokens"))
     if st.button("Answer with the adapter off and on", key=k("ask"), disabled=own.empty):
         with busy_slot(60, "answering") as ok:
             if ok:
@@ -66,27 +73,29 @@ def _own_prompt(adapted: tune.Adapted) -> None:
 
 def render(chat, settings: lo.LoraSettings) -> None:
     examples = tune.read_examples()
-    left, right = st.columns(2)
-    steps = left.slider("Live steps", 5, 120, 40, step=5, key=k("steps"))
-    budget = right.slider("Budget (s)", 60, 300, 120, step=10, key=k("budget"))
-    st.caption(
-        f"Trains a private copy of {chat.choice.label}: r = {settings.r}, α = {settings.alpha:g} "
-        f"on {', '.join(settings.targets)}, with the {len(examples)} instructions written in "
-        "`assets/lora/` (every answer starts with the same marker; the last 8 are held out)."
-    )
-    cfg = tune.TrainConfig(steps=steps, lora=settings, evals=max(2, min(6, steps // 10)))
-    done = training_panel(
-        k("train"),
-        work=lambda rep, cfg=cfg, budget=budget: tune.train(
-            chat, examples, cfg, budget - 2, rep, reserve_s=25
-        ),
-        budget_s=budget,
-        name="lora-live",
-        button="Train a LoRA live",
-        idle_text=None,
-        curves=fig.curves,
-        caption=fig.caption,
-    )
+    with folded("Train a LoRA live: steps and budget", ":material/model_training:"):
+        left, right = st.columns(2)
+        steps = left.slider("Live steps", 5, 120, 40, step=5, key=k("steps"))
+        budget = right.slider("Budget (s)", 60, 300, 120, step=10, key=k("budget"))
+        st.caption(
+            f"Trains a private copy of {chat.choice.label}: r = {settings.r}, "
+            f"α = {settings.alpha:g} on {', '.join(settings.targets)}, with the "
+            f"{len(examples)} instructions written in `assets/lora/` (every answer starts "
+            "with the same marker; the last 8 are held out)."
+        )
+        cfg = tune.TrainConfig(steps=steps, lora=settings, evals=max(2, min(6, steps // 10)))
+        done = training_panel(
+            k("train"),
+            work=lambda rep, cfg=cfg, budget=budget: tune.train(
+                chat, examples, cfg, budget - 2, rep, reserve_s=25
+            ),
+            budget_s=budget,
+            name="lora-live",
+            button="Train a LoRA live",
+            idle_text=None,
+            curves=fig.curves,
+            caption=fig.caption,
+        )
     if isinstance(done, tune.Adapted) and stored(k("adapted")) is not done:
         store(k("adapted"), done)
         store(k("own"), None)
