@@ -122,6 +122,16 @@ def trace_encoder(model: Any, input_ids: torch.Tensor) -> tuple[list[Stage], tor
     return stages, x
 
 
+def _sublayer_stages(i: int, kind: str, out: torch.Tensor, stream: torch.Tensor, note: str):
+    """A sub-layer's two stages: its output, then the residual stream after adding it."""
+    name = {"attention": "attention", "ffn": "FFN"}[kind]
+    label = {"attention": "attention output", "ffn": "feed-forward output"}[kind]
+    return [
+        Stage(f"block {i} · {label}", kind, _cpu(out), i),
+        Stage(f"block {i} · residual after {name}", "residual", _cpu(stream), i, True, note),
+    ]
+
+
 @torch.inference_mode()
 def trace_decoder(model: Any, input_ids: torch.Tensor) -> tuple[list[Stage], torch.Tensor]:
     """Llama-like forward, stage by stage. Returns the stages and the logits (B, T, V)."""
@@ -151,30 +161,10 @@ def trace_decoder(model: Any, input_ids: torch.Tensor) -> tuple[list[Stage], tor
         h = layer.input_layernorm(x)  # (B, T, d) pre-norm: the stream itself is not normalised
         a, _ = layer.self_attn(hidden_states=h, position_embeddings=(cos, sin), attention_mask=mask)
         x = x + a  # (B, T, d)
-        stages.append(Stage(f"block {i} · attention output", "attention", _cpu(a), i))
-        stages.append(
-            Stage(
-                f"block {i} · residual after attention",
-                "residual",
-                _cpu(x),
-                i,
-                True,
-                "x + attention(RMSNorm(x))",
-            )
-        )
+        stages += _sublayer_stages(i, "attention", a, x, "x + attention(RMSNorm(x))")
         f = layer.mlp(layer.post_attention_layernorm(x))  # (B, T, d) SwiGLU: d -> ff -> d
         x = x + f  # (B, T, d)
-        stages.append(Stage(f"block {i} · feed-forward output", "ffn", _cpu(f), i))
-        stages.append(
-            Stage(
-                f"block {i} · residual after FFN",
-                "residual",
-                _cpu(x),
-                i,
-                True,
-                "x + MLP(RMSNorm(x))",
-            )
-        )
+        stages += _sublayer_stages(i, "ffn", f, x, "x + MLP(RMSNorm(x))")
     hidden = inner.norm(x)  # (B, T, d)
     logits = model.lm_head(hidden)  # (B, T, V)
     stages.append(Stage("final RMSNorm", "norm", _cpu(hidden), note="last_hidden_state"))

@@ -78,21 +78,27 @@ def build_messages(
 
 
 def encode_chat(tokenizer: Any, messages: list[dict[str, str]]) -> torch.Tensor:
-    """Token ids (1, T) of the templated conversation, ending with the assistant's turn header.
+    """Token ids (1, T) of the templated conversation, ending with the assistant's turn header."""
+    return encode_chats(tokenizer, [messages])["input_ids"]  # (1, T)
+
+
+def encode_chats(tokenizer: Any, conversations: list[list[dict[str, str]]]) -> Any:
+    """The templated conversations as one padded batch (`input_ids`, `attention_mask`: (B, T)),
+    each ending with the assistant's turn header; padded on the tokenizer's padding side.
 
     `sanitize_control_tokens` encodes a typed '<|im_start|>' as plain text, so user input cannot
     forge a turn; only the template itself writes control tokens.
     """
     if not getattr(tokenizer, "chat_template", None):
         raise ValueError("This tokenizer has no chat template; use `complete` for plain text.")
-    enc = tokenizer.apply_chat_template(
-        messages,
+    return tokenizer.apply_chat_template(
+        conversations,
         add_generation_prompt=True,
         sanitize_control_tokens=True,
+        padding=True,
         return_tensors="pt",
         return_dict=True,
     )
-    return enc["input_ids"]  # (1, T)
 
 
 def encode_plain(tokenizer: Any, prompt: str) -> torch.Tensor:

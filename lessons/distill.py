@@ -137,7 +137,7 @@ class DistillConfig:
     # at 200 the student is well above its control and still below its teacher on every seed.
     unlabelled: int = 200
     batch_size: int = 32
-    lr: float = 1e-3
+    lr: float = 1e-3  # AdamW, linear warm-up then cosine decay, gradients clipped
     weight_decay: float = 0.1
     warmup_steps: int = 30
     grad_clip: float = 1.0

@@ -63,10 +63,10 @@ TECHNIQUES: dict[str, Technique] = {
 
 @dataclass(frozen=True)
 class TechniqueConfig:
-    last_k: int = 2
-    lora_r: int = 8
+    last_k: int = 2  # "last-k layers": how many top encoder layers train
+    lora_r: int = 8  # LoRA's rank r and scale α (ΔW = α/r · B·A) on query and value
     lora_alpha: int = 16
-    prompt_tokens: int = 10
+    prompt_tokens: int = 10  # prompt tuning: trainable virtual tokens before every input
     prompt_init: str = "classify the sentiment of this movie review"
     n_classes: int = 2
 

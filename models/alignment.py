@@ -206,41 +206,33 @@ MAX_FIELD_CHARS = 4_000
 def parse_jsonl(data: bytes, name: str, fields: dict[str, type]) -> list[dict[str, Any]]:
     """Rows of a JSON-lines file that each have `fields` (name -> type), or a DataError saying
     which line is wrong. Strings are capped; extra keys are kept."""
-    from models.sentiment_data import DataError
+    from models.jsonl import DataError, objects
 
     if len(data) > MAX_BYTES:
         raise DataError(f"{name}: {len(data):,} bytes is over the {MAX_BYTES:,} byte limit")
     text = data.decode("utf-8", errors="replace")
     rows: list[dict[str, Any]] = []
-    for i, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError:
-            raise DataError(f"{name}, line {i}: not valid JSON") from None
+    for where, row in objects(text, name, MAX_ROWS):
         if not isinstance(row, dict):
-            raise DataError(f"{name}, line {i}: expected an object with {', '.join(fields)}")
+            raise DataError(f"{where}: expected an object with {', '.join(fields)}")
         for key, kind in fields.items():
             value = row.get(key)
             if kind is int and isinstance(value, float) and value.is_integer():
                 value = row[key] = int(value)
             if not isinstance(value, kind) or isinstance(value, bool):
-                raise DataError(f"{name}, line {i}: '{key}' must be {kind.__name__}")
+                raise DataError(f"{where}: '{key}' must be {kind.__name__}")
             if isinstance(value, str):
                 if not value.strip():
-                    raise DataError(f"{name}, line {i}: '{key}' is empty")
+                    raise DataError(f"{where}: '{key}' is empty")
                 row[key] = value[:MAX_FIELD_CHARS]
         rows.append(row)
-        if len(rows) > MAX_ROWS:
-            raise DataError(f"{name}: more than {MAX_ROWS:,} rows")
     if not rows:
         raise DataError(f"{name}: no rows")
     return rows
 
 
 def read_jsonl(path: str | Path, fields: dict[str, type]) -> list[dict[str, Any]]:
-    from models.sentiment_data import DataError
+    from models.jsonl import DataError
 
     path = Path(path)
     if not path.is_file():
@@ -270,15 +262,20 @@ def log_rows(path: str | Path) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- the two command lines
 
 
-def make_parser(prog: str, doc: str, train_help: str, evaluate_help: str):
-    """(parser, train, evaluate): the two sub-commands with the arguments both CLIs share."""
+def make_parser(prog: str, doc: str, helps: tuple[str, str], settings: Any):
+    """(parser, train, evaluate): the two sub-commands (`helps`: what each does) with the
+    arguments both CLIs share; `settings` (the trainer's dataclass) gives --lr's and --beta's
+    defaults."""
     import argparse
 
     p = argparse.ArgumentParser(prog=prog, description=doc.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
-    t = sub.add_parser("train", help=train_help)
-    e = sub.add_parser("evaluate", help=evaluate_help)
+    t = sub.add_parser("train", help=helps[0])
+    e = sub.add_parser("evaluate", help=helps[1])
     add_common_args(t, e)
+    t.add_argument("--lr", type=float, default=settings.learning_rate)
+    t.add_argument("--beta", type=float, default=settings.beta,
+                   help="β: how hard the policy is held to the reference model")  # fmt: skip
     return p, t, e
 
 

@@ -322,16 +322,10 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    p, t, e = A.make_parser(
-        "python -m models.dpo",
-        __doc__,
-        "DPO + LoRA on SmolLM2 against a time budget",
-        "held-out pair accuracy of an adapter (or none)",
-    )
+    helps = ("DPO + LoRA on SmolLM2 against a time budget", "held-out pair accuracy of an adapter")
+    p, t, e = A.make_parser("python -m models.dpo", __doc__, helps, Settings)
     t.add_argument("--pairs", default=str(TRAIN_PAIRS))
     t.add_argument("--heldout", default=str(HELDOUT_PAIRS), help="pairs scored after training")
-    t.add_argument("--beta", type=float, default=Settings.beta)
-    t.add_argument("--lr", type=float, default=Settings.learning_rate)
     t.add_argument("--sft", type=float, default=Settings.sft_weight,
                    help="weight of the SFT term on the chosen answers (0: plain DPO)")  # fmt: skip
     e.add_argument("--pairs", default=str(HELDOUT_PAIRS))

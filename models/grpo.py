@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from lessons import grpo as L
+from lessons.chat import encode_chats
 from models import alignment as A
 from models import cli
 from models.handle import ModelHandle
@@ -212,13 +213,7 @@ def replies(
                         [{"role": "user", "content": L.prompt_text(q.question)}]
                         for q in questions[i : i + batch_size]
                     ]
-                    enc = tok.apply_chat_template(
-                        msgs,
-                        add_generation_prompt=True,
-                        padding=True,
-                        return_tensors="pt",
-                        return_dict=True,
-                    )
+                    enc = encode_chats(tok, msgs)  # left-padded (B, T)
                     ids = model.generate(
                         **enc.to(policy.device),
                         max_new_tokens=max_new_tokens,
@@ -272,15 +267,9 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    p, t, e = A.make_parser(
-        "python -m models.grpo",
-        __doc__,
-        "GRPO + LoRA on SmolLM2 against a time budget",
-        "held-out accuracy, reward and format rate",
-    )
+    helps = ("GRPO + LoRA on SmolLM2 against a time budget", "held-out accuracy, reward, format")
+    p, t, e = A.make_parser("python -m models.grpo", __doc__, helps, Settings)
     t.add_argument("--data", default=str(HELDOUT), help="held-out questions (excluded, scored)")
-    t.add_argument("--lr", type=float, default=Settings.learning_rate)
-    t.add_argument("--beta", type=float, default=Settings.beta, help="KL coefficient (0: none)")
     e.add_argument("--data", default=str(HELDOUT))
     return p
 

@@ -48,11 +48,11 @@ from models.training import CliReporter, Recorder, Reporter, Stopped, print_json
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 60
+    steps: int = 60  # optimizer steps over the training instructions
     batch_size: int = 4
     lr: float = 1e-3
-    max_len: int = 128
-    evals: int = 6
+    max_len: int = 128  # tokens per prompt + answer, cut
+    evals: int = 6  # held-out loss measured this many times during the run
     warmup_frac: float = 0.1
     max_new_tokens: int = 32  # the held-out answers after training
     seed: int = 0

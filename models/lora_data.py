@@ -3,21 +3,19 @@ is on the answer tokens only)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from models.jsonl import DataError, objects
+
 PREPARED = "lora-smollm2"
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "assets" / "lora" / "instructions.jsonl"
 MAX_CHARS = 1_000
-
-
-class DataError(ValueError):
-    """The instruction file cannot be used; the message is written for the user."""
+MAX_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -32,20 +30,14 @@ def read_examples(path: str | Path = DATA) -> list[Example]:
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     out = []
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path} line {i}: not valid JSON ({exc.msg})") from None
+    for where, obj in objects(path.read_text(encoding="utf-8"), str(path), MAX_ROWS):
         if not isinstance(obj, dict) or not all(
             isinstance(obj.get(k), str) and obj[k].strip() for k in ("prompt", "response")
         ):
-            raise DataError(f"{path} line {i}: needs non-empty 'prompt' and 'response' strings")
+            raise DataError(f"{where}: needs non-empty 'prompt' and 'response' strings")
         split = obj.get("split", "train")
         if split not in ("train", "held_out"):
-            raise DataError(f"{path} line {i}: split must be 'train' or 'held_out'")
+            raise DataError(f"{where}: split must be 'train' or 'held_out'")
         out.append(Example(obj["prompt"][:MAX_CHARS], obj["response"][:MAX_CHARS], split))
     if not any(e.split == "train" for e in out) or not any(e.split == "held_out" for e in out):
         raise DataError(f"{path}: needs both training rows and held_out rows")

@@ -22,13 +22,11 @@ from pathlib import Path
 
 import torch
 
+from models.jsonl import DataError, objects
+
 MAX_BYTES = 20_000_000  # an upload or file above this is refused, not half-read
 MAX_ROWS = 200_000
 MAX_TEXT_CHARS = 2_000  # one review longer than this is cut (the model reads <= max_len tokens)
-
-
-class DataError(ValueError):
-    """The data cannot be used; the message is written for the user."""
 
 
 SPLITS = ("train", "val", "test")
@@ -71,18 +69,7 @@ def _row(obj: object, where: str) -> Row:
 
 
 def parse_jsonl(content: str, name: str = "data") -> list[Row]:
-    rows = []
-    for i, line in enumerate(content.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{name} line {i}: not valid JSON ({exc.msg})") from None
-        rows.append(_row(obj, f"{name} line {i}"))
-        if len(rows) > MAX_ROWS:
-            raise DataError(f"{name}: more than {MAX_ROWS:,} rows; use a smaller file")
-    return rows
+    return [_row(obj, where) for where, obj in objects(content, name, MAX_ROWS)]
 
 
 def parse_csv(content: str, name: str = "data") -> list[Row]:

@@ -32,11 +32,11 @@ SPECIALS = ("<pad>", "</s>", "<unk>")
 
 @dataclass(frozen=True)
 class TaskConfig:
-    min_words: int = 3
+    min_words: int = 3  # words per input sentence, drawn from WORDS
     max_words: int = 6
-    d_model: int = 64
+    d_model: int = 64  # the small T5 (T5Config), trained from scratch
     d_ff: int = 256
-    num_layers: int = 2
+    num_layers: int = 2  # encoder layers, and as many decoder layers
     num_heads: int = 4
     lr: float = 3e-3
     batch_size: int = 64
