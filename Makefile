@@ -24,7 +24,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-embedded.
 	@# llama.cpp compiles for minutes: off the critical path (the app picks it up when ready).
 	@$(BIN)/python scripts/engine_build.py start
 
-# Wait for (or run) the llama.cpp build: `make test` covers the fast engine too.
+# Wait for (or run) the llama.cpp build.
 engine: setup
 	@$(BIN)/python scripts/engine_build.py wait
 
@@ -53,8 +53,10 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: setup browser-deps lint engine
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+# The llama.cpp build `make setup` started goes on (niced) while the tests run; the fast
+# engine's tests wait for it (tests/test_engine.py).
+test: setup browser-deps lint
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q --durations=30
 
 bench: setup browser-deps engine
 	HF_HUB_OFFLINE=1 $(BIN)/python -m scripts.bench

@@ -69,35 +69,72 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+def reduced_argv(argv: tuple[str, ...], flags: dict[str, str | tuple[str, ...] | None]):
+    """A prepared step's command with some flags changed: a flag it has takes the new value (None
+    drops the flag and its value), a flag it lacks is appended (a tuple: several values)."""
+    out = list(argv)
+    for flag, value in flags.items():
+        values = [] if value is None else [value] if isinstance(value, str) else list(value)
+        if flag in out:
+            i = out.index(flag)
+            out[i : i + 2] = [flag, *values] if values else []
+        elif values:
+            out += [flag, *values]
+    return tuple(out)
+
+
+@pytest.fixture(scope="session")
+def _reduced_cache(tmp_path_factory) -> Path:
+    """One cache for every reduced prepared state of the session (a state two test modules need is
+    built once): the real cache's models seen through links, its own `prepared/` folder."""
+    from models import loader
+
+    real, tmp = loader.cache_root(), tmp_path_factory.mktemp("reduced-cache")
+    (tmp / "prepared").mkdir()
+    for entry in real.iterdir() if real.exists() else []:
+        if entry.name != "prepared":
+            (tmp / entry.name).symlink_to(entry)
+    return tmp
+
+
 @pytest.fixture(scope="module")
-def prepared_states(tmp_path_factory):
+def prepared_states(_reduced_cache):
     """`prepared_states({name: flags, ...}, usable=None)`: the prepared states a lesson's test
     asserts on. When `make prepare` built them all here (and `usable()`, if given, accepts them:
-    made by the current defaults), those. Otherwise each step's own command with some flags
-    changed (a reduced budget, e.g. `{"--seeds": "0,1"}`; None drops a flag and its value), run
-    in order into a temporary cache that GALLERY_CACHE names for the rest of the module: a clean
-    clone pays the reduced budget only and never keeps a reduced state."""
+    made by the current defaults), those. Otherwise GALLERY_CACHE names the session's reduced
+    cache for the rest of the module, where each state is the real one (when built here and no
+    `usable` test applies), one an earlier module built, or its step's own command with some flags
+    changed (`reduced_argv`: a reduced budget, e.g. `{"--seeds": "0,1"}`). A clean clone pays each
+    reduced budget once per session and never keeps a reduced state."""
     from dataclasses import replace
 
     from models import prepared
 
     mp = pytest.MonkeyPatch()
+    real = prepared.root()
 
-    def need(steps: dict[str, dict[str, str | None]], usable=None) -> dict[str, Path]:
+    def need(steps: dict[str, dict], usable=None) -> dict[str, Path]:
         names = list(steps)
         if not (all(prepared.ready(n) for n in names) and (usable is None or usable())):
-            mp.setenv("GALLERY_CACHE", str(tmp_path_factory.mktemp("prepared")))
+            mp.setenv("GALLERY_CACHE", str(_reduced_cache))
+            fresh_model_caches()  # the pages must load these states, not another cache's handles
             for name, flags in steps.items():
+                here, built = prepared.path(name), real / name / "record.json"
+                if (here / "record.json").exists():
+                    continue
+                if usable is None and built.exists():
+                    here.symlink_to(real / name)
+                    continue
                 step = prepared.step(name)
-                argv = list(step.argv)
-                for flag, value in flags.items():
-                    i = argv.index(flag)
-                    argv[i : i + 2] = [] if value is None else [flag, value]
-                prepared.run_step(replace(step, argv=tuple(argv)), log=lambda _: None)
+                prepared.run_step(
+                    replace(step, argv=reduced_argv(step.argv, flags)), log=lambda _: None
+                )
         return {n: prepared.path(n) for n in names}
 
     yield need
-    mp.undo()
+    if os.environ.get("GALLERY_CACHE") == str(_reduced_cache):
+        mp.undo()
+        fresh_model_caches()  # the next module's pages load from the real cache again
 
 
 def fresh_model_caches() -> None:

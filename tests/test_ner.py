@@ -121,29 +121,19 @@ def test_constrained_decoding_copies_the_input_and_tags_every_word(sents):
 
 # ---- the prepared taggers (`make prepare`'s steps), the command line ---------------------------
 
-STEPS = {"ner-t5": "0.25", "ner-minilm": "0.4"}  # reduced --minutes when a state is not built here
+# reduced --minutes for a state not built here (ner-minilm as tests/test_use_cases_page.py asks)
+STEPS = {"ner-t5": {"--minutes": "0.25"}, "ner-minilm": {"--minutes": "0.5"}}
 
 
 @pytest.fixture(scope="module")
-def prepared_ner(tmp_path_factory):
+def prepared_ner(prepared_states):
     """Both prepared taggers as the page opens on them: the states `make prepare` built here, or,
-    where one is missing, its own step (`python -m models.ner train ...`) with a 15-25 s budget
-    instead of 3 min, in a temporary cache (the real one stays clean)."""
-    from models import loader, prepared
+    where one is missing, its own step (`python -m models.ner train ...`) with a 15-30 s budget
+    instead of 3 min, in the session's reduced cache (the real one stays clean)."""
+    from models import prepared
 
-    real, tmp = loader.cache_root(), tmp_path_factory.mktemp("cache")
-    (tmp / "prepared").mkdir()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GALLERY_CACHE", str(tmp))
-        for name, minutes in STEPS.items():
-            if (real / "prepared" / name / "record.json").exists():
-                (tmp / "prepared" / name).symlink_to(real / "prepared" / name)
-                continue
-            step = prepared.step(name)
-            argv = list(step.argv)
-            argv[argv.index("--minutes") + 1] = minutes
-            prepared.run_step(replace(step, argv=tuple(argv)), log=lambda _: None)
-        yield {name: prepared.record(name) for name in STEPS}
+    prepared_states(STEPS)
+    return {name: prepared.record(name) for name in STEPS}
 
 
 def _logged(name: str) -> list[dict]:

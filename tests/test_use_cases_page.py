@@ -15,7 +15,6 @@ from lessons import zero_shot as zs
 from lessons.task_heads import sequence_labels
 from models import prepared, registry
 from tests.apptest import assert_ok, click, html_of, open_page, texts
-from tests.conftest import fresh_model_caches
 
 PASSAGE = task_eval.load_examples()["qa"][0]["passage"]  # the Eiffel Tower
 EXAMPLES = task_eval.load_examples()
@@ -24,38 +23,18 @@ REVIEWS = task_eval.ASSETS.parent / "sentiment" / "sample.jsonl"
 
 # ---- the projects' trained models: Project 1's classifier, Project 3's tagger ----------------
 
-TRAINED = ("sentiment-minilm", "ner-minilm")  # the prepared states the page opens on
-REDUCED_MINUTES = "0.5"  # a state missing here is built by its own step at 30 s, not 3 min
+# The prepared states the page opens on; one not built here is made by its own step at 30 s.
+TRAINED = {"sentiment-minilm": {"--minutes": "0.5"}, "ner-minilm": {"--minutes": "0.5"}}
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """The cache as `make prepare` leaves it, for this module: the real one (its states and the
-    converted SmolLM2) seen through links, and each of TRAINED not built here made by its own
-    `make prepare` step with a 30 s budget in a temporary cache (the real one stays clean)."""
-    from dataclasses import replace
-
-    from models import loader
-
-    real, tmp = loader.cache_root(), tmp_path_factory.mktemp("cache")
-    (tmp / "prepared").mkdir()
-    for entry in real.iterdir() if real.exists() else []:
-        if entry.name != "prepared":
-            (tmp / entry.name).symlink_to(entry)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GALLERY_CACHE", str(tmp))
-        for name in TRAINED:
-            if (real / "prepared" / name / "record.json").exists():
-                (tmp / "prepared" / name).symlink_to(real / "prepared" / name)
-                continue
-            step = prepared.step(name)
-            argv = list(step.argv)
-            argv[argv.index("--minutes") + 1] = REDUCED_MINUTES
-            prepared.run_step(replace(step, argv=tuple(argv)), log=lambda _: None)
-        assert all(prepared.ready(name) for name in TRAINED)
-        fresh_model_caches()  # the page must load these states, not a handle from another cache
-        yield {name: prepared.record(name) for name in TRAINED}
-    fresh_model_caches()
+def trained(prepared_states):
+    """The cache as `make prepare` leaves it, for this module: the real states, or each of
+    TRAINED not built here made by its own `make prepare` step with a 30 s budget in the
+    session's reduced cache (the real one stays clean)."""
+    prepared_states(TRAINED)
+    assert all(prepared.ready(name) for name in TRAINED)
+    return {name: prepared.record(name) for name in TRAINED}
 
 
 def _expected(ex) -> set[tuple[str, str]]:
