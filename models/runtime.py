@@ -24,6 +24,7 @@ WARM_MODULES = (
     "transformers.models.gpt2.modeling_gpt2",
     "transformers.models.t5.modeling_t5",
     "transformers.models.qwen2.modeling_qwen2",
+    "transformers.models.deepseek_v3.modeling_deepseek_v3",  # the DeepSeek page's MLA check
     "tokenizers",
     "plotly.graph_objects",
 )
