@@ -170,8 +170,16 @@ COURSE: tuple[Topic, ...] = (
         "Modern LLMs",
         "Project 6: fine-tuning Llama for medical QA with LitGPT",
         "LoRA fine-tuning of a Llama-architecture model on QA pairs.",
+        page="views/medqa.py",
+        icon=":material/medical_services:",
     ),
-    Topic("Modern LLMs", "DeepSeek", "Mixture of experts, multi-head latent attention, reasoning."),
+    Topic(
+        "Modern LLMs",
+        "DeepSeek",
+        "Mixture of experts, multi-head latent attention, reasoning.",
+        page="views/deepseek.py",
+        icon=":material/hub:",
+    ),
     Topic(
         "Modern LLMs",
         "GRPO",

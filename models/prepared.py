@@ -145,6 +145,14 @@ STEPS: tuple[Step, ...] = (
         "the gallery's 390 tagged sentences (assets/ner/sample.conll), 20% held out",
         3.0,
     ),
+    Step(
+        "moe-compare",
+        "The DeepSeek page's MoE, balanced and not, and its dense twin (3 seeds)",
+        ("models.moe", "compare", "--data", "assets/text/lamplighters.txt", "--out", "{out}",
+         "--minutes", "10", "--steps", "400", "--seeds", "0,1,2"),
+        "the built-in play (assets/text/lamplighters.txt, 32,371 characters)",
+        1.5,
+    ),
     # After the trained models above: it scores Project 1's classifier (and Project 3's tagger)
     # too when they are ready. The Use cases page shows its last line.
     Step(
@@ -153,6 +161,14 @@ STEPS: tuple[Step, ...] = (
         ("models.use_cases", "evaluate", "--out", "{out}"),
         "held-out sets written for the gallery (assets/use_cases/, assets/summarization/)",
         1.7,
+    ),
+    Step(
+        "medqa-smollm2",
+        "Project 6's LitGPT LoRA on SmolLM2 (medical QA, 3 min)",
+        ("models.medqa", "train", "--out", "{out}", "--minutes", "3", "--show", "6", "--rouge-n",
+         "10"),
+        "the gallery's 191 medical QA pairs (assets/medqa/train.json; 40 held out)",
+        8.0,
     ),
 )  # fmt: skip
 

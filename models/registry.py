@@ -244,6 +244,13 @@ ROLES: dict[str, list[Choice]] = {
                "characters", "4 layers × 4 heads × 128 wide, context 64 (nanoGPT's CPU run).",
                custom_loader="models.gpt.prepared:load", ready="models.gpt.prepared:ready"),
     ],
+    # Project 6's LitGPT LoRA on SmolLM2, trained by `make prepare` (models/medqa/).
+    "medqa": [
+        Choice("medqa-smollm2-prepared", "Project 6: SmolLM2 + LitGPT LoRA (prepared)",
+               "causal-lm", "prepared", "medqa-smollm2", "Apache-2.0 (adapter trained here)",
+               "byte-level BPE", "LitGPT's GPT with LoRA r 8 on q/v, the gallery's medical pairs.",
+               custom_loader="models.medqa:load_prepared", ready="models.medqa:prepared_ready"),
+    ],
     # What the Tokenization page shows offline for T5's Unigram (models/tokenizer_standins.py).
     "tokenizer-standin": [
         Choice("unigram-corpus", "Unigram trained on the built-in corpus", "tokenizer",
