@@ -164,3 +164,12 @@ def test_a_failing_trainer_shows_its_error_not_a_trace():
     job.join(5)
     assert job.state == "failed" and "bad row 3" in job.error
     assert isinstance(job, Reporter) and not threading.current_thread().name.startswith("job:")
+
+
+def test_reduced_argv_replaces_drops_and_appends_flags():
+    from tests.conftest import reduced_argv
+
+    argv = ("models.x", "train", "--out", "{out}", "--minutes", "3", "--seeds", "0,1,2")
+    got = reduced_argv(argv, {"--minutes": "0.5", "--seeds": None, "--techniques": ("a", "b")})
+    assert got == ("models.x", "train", "--out", "{out}", "--minutes", "0.5", "--techniques", "a",
+                   "b")  # fmt: skip

@@ -230,3 +230,16 @@ def test_prepared_adapter_lowers_the_held_out_nll_and_the_page_shows_before_afte
     assert not any(b.key == "medqa::ask" for b in at.button)
     open_tab(at, "medqa::tabs", "Llama 3.1 8B on a GPU")
     assert "Meta-Llama-3.1-8B-Instruct" in " ".join(c.value for c in at.code)
+
+
+def test_early_stopping_sets_aside_training_pairs_never_held_out_ones():
+    """The adapter kept is picked on a seeded tenth of the *training* pairs: disjoint from the
+    rest, the same every run, and none when the set is too small to spare any."""
+    from models.medqa.trainer import split_validation
+
+    rows = list(range(191))
+    train_rows, val = split_validation(rows, M.Settings())
+    assert len(val) == 19 and not set(val) & set(train_rows)
+    assert sorted(train_rows + val) == rows
+    assert split_validation(rows, M.Settings())[1] == val
+    assert split_validation(list(range(12)), M.Settings()) == (list(range(12)), [])

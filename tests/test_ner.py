@@ -122,13 +122,13 @@ def test_constrained_decoding_copies_the_input_and_tags_every_word(sents):
 # ---- the prepared taggers (`make prepare`'s steps), the command line ---------------------------
 
 # reduced --minutes for a state not built here (ner-minilm as tests/test_use_cases_page.py asks)
-STEPS = {"ner-t5": {"--minutes": "0.25"}, "ner-minilm": {"--minutes": "0.5"}}
+STEPS = {"ner-t5": {"--minutes": "0.4"}, "ner-minilm": {"--minutes": "0.5"}}
 
 
 @pytest.fixture(scope="module")
 def prepared_ner(prepared_states):
     """Both prepared taggers as the page opens on them: the states `make prepare` built here, or,
-    where one is missing, its own step (`python -m models.ner train ...`) with a 15-30 s budget
+    where one is missing, its own step (`python -m models.ner train ...`) with a 24-30 s budget
     instead of 3 min, in the session's reduced cache (the real one stays clean)."""
     from models import prepared
 

@@ -43,6 +43,8 @@ class Trained:
     history: list[dict[str, Any]] = field(default_factory=list)
     answers: list[dict[str, str]] = field(default_factory=list)  # held-out, before and after
     stopped: str | None = None
+    best_step: int = 0  # the step whose adapter is kept (lowest validation NLL)
+    val_pairs: int = 0
 
     @property
     def seconds_per_step(self) -> float:
@@ -55,6 +57,20 @@ def _shuffled(n: int, s: Settings):
     while True:
         perm = torch.randperm(n, generator=gen).tolist()
         yield from (perm[i : i + s.batch_size] for i in range(0, n, s.batch_size))
+
+
+def split_validation(rows: list, s: Settings) -> tuple[list, list]:
+    """(train, validation): a seeded `val_frac` of the training rows set aside for early
+    stopping (none when there are fewer than 20 rows)."""
+    if len(rows) < 20 or s.val_frac <= 0:
+        return rows, []
+    order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(s.seed)).tolist()
+    n_val = max(4, round(s.val_frac * len(rows)))
+    return [rows[i] for i in sorted(order[n_val:])], [rows[i] for i in sorted(order[:n_val])]
+
+
+def _lora_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
 
 
 def _lr(step: int, s: Settings) -> float:
@@ -86,9 +102,10 @@ def train(
     from litgpt.utils import chunked_cross_entropy
 
     model, s = handle.model, settings
-    rows = encode(handle, pairs, s.max_seq_length)
+    rows, val = split_validation(encode(handle, pairs, s.max_seq_length), s)
     held = encode(handle, heldout[: s.eval_n], s.max_seq_length)
-    out = Trained(handle, s, trainable=trainable_count(model))
+    out = Trained(handle, s, trainable=trainable_count(model), val_pairs=len(val))
+    best_nll, best_state, waited = math.inf, None, 0
     out.nll_before = out.nll_after = nll(handle, held, s.max_seq_length).mean if held else math.nan
     reporter.log(step=0, held_nll=round(out.nll_before, 4))
     params = [p for p in model.parameters() if p.requires_grad]
@@ -113,20 +130,38 @@ def train(
                 opt.step()
             out.steps, out.examples = step, out.examples + len(idx)
             row: dict[str, Any] = {"step": step, "loss": round(loss.item(), 4)}
-            if held and step % s.eval_every == 0:
-                out.nll_after = nll(handle, held, s.max_seq_length).mean
-                row["held_nll"] = round(out.nll_after, 4)
+            if step % s.eval_every == 0:
+                if held:
+                    out.nll_after = nll(handle, held, s.max_seq_length).mean
+                    row["held_nll"] = round(out.nll_after, 4)
+                if val:
+                    v = nll(handle, val, s.max_seq_length).mean
+                    row["val_nll"] = round(v, 4)
+                    if v < best_nll:
+                        best_nll, best_state, waited, out.best_step = v, _lora_state(model), 0, step
+                    else:
+                        waited += 1
             reporter.log(**row)
+            if waited >= s.patience:
+                out.stopped = "early stop"
+                break
             frac = step / s.max_steps if budget_s is None else (time.monotonic() - t0) / budget_s
             reporter.progress(frac, f"LoRA step {step:,}, loss {loss.item():.3f}")
     except Stopped as exc:
         out.stopped = str(exc)
     out.seconds = time.monotonic() - start
     model.eval()
-    if held and out.steps % s.eval_every:  # the last steps since the last evaluation
+    restored = best_state is not None and out.best_step != out.steps
+    if restored:  # keep the adapter of the best validation NLL, not the last one
+        model.load_state_dict(best_state, strict=False)
+    elif not val:
+        out.best_step = out.steps
+    if held and restored:  # the kept adapter's held-out NLL (logged at its step already)
+        out.nll_after = nll(handle, held, s.max_seq_length).mean
+    elif held and out.steps % s.eval_every:  # the last steps since the last evaluation
         out.nll_after = nll(handle, held, s.max_seq_length).mean
         reporter.log(step=out.steps, held_nll=round(out.nll_after, 4))
-    if answer_n and out.stopped in (None, "time budget"):
+    if answer_n and out.stopped in (None, "time budget", "early stop"):
         reporter.progress(1.0, "answering held-out questions, adapter off and on")
         out.answers = before_after(handle, heldout[:answer_n], s.max_new_tokens)
     out.history = reporter_rows(reporter)
