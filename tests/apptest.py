@@ -47,10 +47,13 @@ def html_of(at: AppTest) -> str:
     return " ".join(h.proto.body for h in at.get("html"))
 
 
-def click(at: AppTest, key: str, timeout: float | None = None) -> AppTest:
-    """Press the button `key` and rerun; then the page must still be free of errors."""
+def click(
+    at: AppTest, key: str, timeout: float | None = None, expect_error: str | None = None
+) -> AppTest:
+    """Press the button `key` and rerun; then the page must still be free of errors (except
+    ones matching `expect_error`: a run that fails at once shows its message on this rerun)."""
     at.button(key=key).click().run(timeout=timeout)
-    assert_ok(at)
+    assert_ok(at, expect_error)
     return at
 
 

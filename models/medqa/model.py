@@ -66,9 +66,10 @@ def load(adapter: str | Path | None = None, settings: Settings | None = None) ->
     torch.manual_seed(settings.seed)
     config = Config.from_file(ckpt / "model_config.yaml", **settings.lora_config())
     model = GPT(config)
-    model.load_state_dict(torch.load(ckpt / "lit_model.pth", mmap=True), strict=False)
+    base = torch.load(ckpt / "lit_model.pth", mmap=True, weights_only=True)
+    model.load_state_dict(base, strict=False)
     if adapter is not None:
-        model.load_state_dict(torch.load(Path(adapter) / ADAPTER), strict=False)
+        model.load_state_dict(torch.load(Path(adapter) / ADAPTER, weights_only=True), strict=False)
     model.max_seq_length = settings.max_seq_length + settings.max_new_tokens
     mark_only_lora_as_trainable(model)
     model.eval()
