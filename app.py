@@ -36,3 +36,4 @@ for section in SECTIONS:
 page = st.navigation(nav, expanded=True)  # the whole course, not "View 3 more"
 sidebar.render()
 page.run()
+runtime.settle_heap()  # after a run that imported new modules: see models/runtime.py

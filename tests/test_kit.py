@@ -114,6 +114,21 @@ def test_lazy_tabs_compute_only_the_open_tab():
     assert not at.exception and at.session_state["ran"] == ["A"]
 
 
+def _code_app():
+    from lessons.sampling import entropy_bits
+    from ui.widgets import show_code
+
+    show_code(entropy_bits, key="kit::code")
+
+
+def test_show_code_sends_the_source_only_once_opened():
+    at = AppTest.from_function(_code_app).run()
+    assert not at.exception and not at.code
+    at.session_state["kit::code"] = True  # what opening the expander sets
+    at.run()
+    assert [c.value for c in at.code if "def entropy_bits" in c.value]
+
+
 def _panel_app():
     import time
 
@@ -173,3 +188,23 @@ def test_reduced_argv_replaces_drops_and_appends_flags():
     got = reduced_argv(argv, {"--minutes": "0.5", "--seeds": None, "--techniques": ("a", "b")})
     assert got == ("models.x", "train", "--out", "{out}", "--minutes", "0.5", "--techniques", "a",
                    "b")  # fmt: skip
+
+
+def test_settle_heap_freezes_only_after_new_imports():
+    import gc
+    import sys
+    import types
+
+    from models import runtime
+
+    runtime.settle_heap()
+    before = gc.get_freeze_count()
+    kept = [[i] for i in range(1_000)]  # lists are tracked by the collector
+    runtime.settle_heap()  # no new module: no collection, nothing frozen
+    assert gc.get_freeze_count() == before
+    sys.modules["gallery_kit_probe"] = types.ModuleType("gallery_kit_probe")
+    try:
+        runtime.settle_heap()
+        assert gc.get_freeze_count() >= before + len(kept)
+    finally:
+        del sys.modules["gallery_kit_probe"]

@@ -11,6 +11,7 @@ import torch
 from lessons import think_format as tf
 from models.gpt.data import CharData, read_text_file
 from models.moe import __main__ as cli
+from models.moe import state
 from models.moe.model import MoE, MoEConfig, MoEGPT, load, route, text_routes
 from models.moe.state import DATA
 from models.moe.trainer import TrainConfig, compare, summary_table
@@ -78,6 +79,11 @@ def test_cli_trains_saves_and_ends_on_a_json_line(tmp_path, capsys, one_thread):
     routes = text_routes(model, chars, "MARA: <script>é")
     assert routes[0][0] == "M" and len(routes[0][1]) == 2 and routes[-1] == ("é", None)
     assert cli.main(["train", "--data", str(tmp_path / "none.txt"), "--out", str(tmp_path)]) == 2
+    shared = state.Compared([], [], model, chars)  # as the page's cached state holds it
+    assert shared.text_routes("MARA: <script>é") == routes
+    assert shared.text_routes("MARA: <script>é") is shared.text_routes("MARA: <script>é")
+    experts = shared.held_out_experts()
+    assert len(experts) == 2 and abs(sum(share for share, _ in experts[0]) - 1) < 1e-6
 
 
 def test_think_format_splits_joins_and_rewards():

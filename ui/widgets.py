@@ -77,8 +77,16 @@ def token_spans_html(
     return '<div style="line-height:2.0">' + "".join(out) + "</div>"
 
 
-def show_code(*objects: object, label: str = "Show the lesson code") -> None:
-    """A collapsed expander with the source of the functions/classes behind a figure."""
-    with st.expander(label, icon=":material/code:"):
-        for obj in objects:
-            st.code(inspect.getsource(obj), language="python")
+def show_code(
+    *objects: object, label: str = "Show the lesson code", key: str | None = None
+) -> None:
+    """A collapsed expander with the source of the functions/classes behind a figure.
+
+    Lazy: the source is sent only once the expander is opened, so a first render does not make
+    the browser fetch and compile the syntax highlighter (1.5 MB of JavaScript) for code nobody
+    has asked to see yet."""
+    key = key or "show_code::" + "|".join(getattr(o, "__qualname__", repr(o)) for o in objects)
+    with st.expander(label, icon=":material/code:", key=key, on_change="rerun") as box:
+        if box.open:
+            for obj in objects:
+                st.code(inspect.getsource(obj), language="python")

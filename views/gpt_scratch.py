@@ -63,7 +63,7 @@ with controls:
     s1, s2, s3 = st.columns(3)
     temp = s1.slider("Temperature", 0.0, 2.0, 0.8, 0.05, key=k("temp"), help="0 = greedy")
     top_k = s2.slider("Top-k (0 = all)", 0, 60, 0, key=k("top_k"))
-    n_chars = s3.slider("Characters", 20, 1000, 300, step=20, key=k("chars"))
+    n_chars = s3.slider("Characters", 20, 1000, 200, step=20, key=k("chars"))
 
 
 def sampler(model: GPT, chars: list[str], key: str, lock=None) -> None:

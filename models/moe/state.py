@@ -5,11 +5,12 @@ run's summary and logged rows) and each variant's seed-0 model."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.moe.model import MoEGPT, load
+from models.moe.model import MoEGPT, expert_top_chars, load, text_routes
 from models.moe.trainer import VARIANTS, checkpoint_name
 
 NAME = "moe-compare"
@@ -22,6 +23,29 @@ class Compared:
     rows: list[dict[str, Any]]
     model: MoEGPT  # the balanced MoE, seed 0 (for the routing view)
     chars: list[str]
+    # One state is shared by every session (st.cache_resource): a forward pass writes each MoE
+    # layer's `last_choice`, so reads take the lock, and their answers are kept per input.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def text_routes(self, text: str) -> list[tuple[str, list[int] | None]]:
+        """models.moe.model.text_routes on the balanced model, kept for the last 64 texts."""
+        return self._kept(("routes", text), lambda: text_routes(self.model, self.chars, text))
+
+    def held_out_experts(self):
+        """models.moe.model.expert_top_chars on the play's held-out 10%, computed once."""
+        return self._kept(
+            ("held_out",),
+            lambda: expert_top_chars(self.model, self.chars, validation_ids(self.chars)),
+        )
+
+    def _kept(self, key: tuple, compute):
+        with self._lock:
+            if key not in self._memo:
+                if len(self._memo) >= 64:
+                    self._memo.pop(next(iter(self._memo)))
+                self._memo[key] = compute()
+            return self._memo[key]
 
 
 def read(folder: Path) -> Compared:

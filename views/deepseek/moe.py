@@ -11,7 +11,6 @@ import streamlit as st
 from figures import deepseek as fig
 from models import prepared
 from models.moe import state
-from models.moe.model import expert_top_chars, text_routes
 from models.moe.trainer import VARIANTS, summary_table
 from ui.page import folded, page_keys, presenter
 from ui.training import prepared_note, training_panel
@@ -45,7 +44,7 @@ def results(c: state.Compared, key: str) -> None:
     seed0 = {r["run"]: r["load"] for r in c.runs if r["seed"] == c.runs[0]["seed"]}
     loads = {name: seed0[name] for name in VARIANTS[:2] if name in seed0}
     st.plotly_chart(fig.expert_load(loads), key=k(f"load_{key}"))
-    st.dataframe(pd.DataFrame(summary_table(c.runs)), hide_index=True, key=k(f"table_{key}"))
+    st.table(pd.DataFrame(summary_table(c.runs)).set_index("model"))
     curves = fig.loss_curves(c.rows)
     if curves is not None and not presenter():
         st.plotly_chart(curves, key=k(f"loss_{key}"))
@@ -62,7 +61,7 @@ def routing(c: state.Compared, key: str) -> None:
     if text.empty:
         empty_hint("a line of the play")
         return
-    routes = text_routes(c.model, c.chars, text.text)
+    routes = c.text_routes(text.text)
     pieces = [ch for ch, _ in routes]
     labels = [f"e{r[layer]}" if r else "–" for _, r in routes]
     muted = [i for i, (_, r) in enumerate(routes) if r is None]
@@ -71,7 +70,7 @@ def routing(c: state.Compared, key: str) -> None:
         st.caption(f"{len(muted):,} character(s) the model never saw are greyed out.")
     if presenter():
         return
-    stats = expert_top_chars(c.model, c.chars, state.validation_ids(c.chars))[layer]
+    stats = c.held_out_experts()[layer]
     st.caption("On the held-out 10% of the play: " + " · ".join(
         f"e{e} {share:.0%} ({''.join(ch for ch, _ in top[:4])!r})"
         for e, (share, top) in enumerate(stats)))  # fmt: skip
