@@ -55,7 +55,9 @@ def settle_heap() -> None:
     Modules and what they hold live as long as the process, so once new modules have been
     imported (start-up, or the first visit to a page that imports peft, trl, lightning...) they
     are collected once and frozen; later collections walk only what sessions create. Called at
-    the end of every run (app.py); the check is one len()."""
+    the end of every run (app.py); the check is one len(). The cost: a frozen object that later
+    becomes part of an unreachable cycle stays (reference counting still frees the rest); freezes
+    happen a bounded number of times, once per batch of new imports."""
     global _modules_at_freeze
     if len(sys.modules) <= _modules_at_freeze:
         return
