@@ -12,7 +12,7 @@ from ui.models import get_model
 from ui.page import header, lazy_tabs
 from ui.widgets import empty_hint, guarded_text
 from views.gpt import attention, distribution, steps, stream
-from views.gpt.common import gen_config, k, prompt_forward
+from views.gpt.common import gen_config, k
 
 TABS = ("Next-token distribution", "Step by step", "Streamed answer", "What the newest token sees")
 
@@ -54,8 +54,7 @@ if prompt.cut_tokens:
 dist_tab, step_tab, stream_tab, attn_tab = lazy_tabs(TABS, k("tabs"))
 with dist_tab:
     if dist_tab.open:
-        ids = tuple(prompt.ids)
-        distribution.render(handle, ids, prompt_forward(handle, ids)["logits"], gen)
+        distribution.render(handle, tuple(prompt.ids), gen)
 with step_tab:
     if step_tab.open:
         steps.render(handle, prompt, gen)

@@ -11,7 +11,8 @@ import streamlit as st
 
 from figures import gpt as fig
 from lessons import decoding as D
-from lessons.sampling import GenConfig
+from lessons import sampling as S
+from lessons.sampling import GenConfig, SamplingConfig
 from ui.page import on_handle, page_keys
 
 k = page_keys("gpt")
@@ -53,6 +54,21 @@ def prompt_forward(handle: Any, ids: tuple[int, ...]) -> dict[str, np.ndarray]:
     (L, H, T). Keyed on the model and the token ids, so the knobs never rerun the model."""
     f = D.forward(handle.model, list(ids))
     return {"logits": f.logits.numpy(), "attention": f.attention.numpy()}
+
+
+@on_handle(max_entries=64)
+def next_token(handle: Any, ids: tuple[int, ...], sampling: SamplingConfig) -> dict[str, Any]:
+    """The next-token distribution after the knobs, reduced to what the tab shows: the top rows
+    (id, p model, p after the knobs), both entropies, tokens kept, vocabulary size. Kept per
+    (model, ids, knobs): a new session or a tab switch sorts nothing again."""
+    dist = S.distribution(prompt_forward(handle, ids)["logits"], ids, sampling)
+    return {
+        "rows": dist.top(fig.TOP_N),
+        "entropy_original": dist.entropy_original,
+        "entropy_filtered": dist.entropy_filtered,
+        "kept": dist.kept,
+        "vocab": dist.original.numel(),
+    }
 
 
 def pieces(handle: Any, ids: list[int]) -> list[str]:

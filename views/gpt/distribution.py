@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import streamlit as st
 
 from figures import gpt as fig
@@ -12,25 +11,25 @@ from lessons import sampling as S
 from lessons.sampling import GenConfig
 from ui.page import lesson
 from ui.widgets import show_code
-from views.gpt.common import code, k, pieces
+from views.gpt.common import code, k, next_token, pieces
 
 
-def render(handle: Any, ids: tuple[int, ...], logits: np.ndarray, gen: GenConfig) -> None:
-    dist = S.distribution(logits, ids, gen.sampling())
-    rows = dist.top(fig.TOP_N)
+def render(handle: Any, ids: tuple[int, ...], gen: GenConfig) -> None:
+    dist = next_token(handle, ids, gen.sampling())
+    rows = dist["rows"]
     names = pieces(handle, [i for i, _, _ in rows])
     labels = [fig.token_label(r + 1, p) for r, p in enumerate(names)]
     st.plotly_chart(fig.distribution(rows, labels), key=k("dist_chart"))
-    vocab = dist.original.numel()
+    vocab = dist["vocab"]
     a, b, c = st.columns(3)
-    a.metric("Entropy, model", f"{dist.entropy_original:.2f} bits")
+    a.metric("Entropy, model", f"{dist['entropy_original']:.2f} bits")
     b.metric(
         "Entropy, after the knobs",
-        f"{dist.entropy_filtered:.2f} bits",
-        delta=f"{dist.entropy_filtered - dist.entropy_original:+.2f}",
+        f"{dist['entropy_filtered']:.2f} bits",
+        delta=f"{dist['entropy_filtered'] - dist['entropy_original']:+.2f}",
         delta_color="off",
     )
-    c.metric("Tokens with p > 0", f"{dist.kept:,} of {vocab:,}")
+    c.metric("Tokens with p > 0", f"{dist['kept']:,} of {vocab:,}")
     greedy = (
         f" **Temperature 0 = greedy**: decoding takes the top bar, {code(names[0])}, every time; "
         "the bars show the model's own distribution (T = 1) after top-k / top-p."
