@@ -10,6 +10,7 @@ network.detect()  # sets HF_HUB_OFFLINE before transformers is imported, when of
 from models import runtime  # noqa: E402
 
 runtime.warm_imports()
+run_started, run_t0 = runtime.run_clock()
 
 import streamlit as st  # noqa: E402
 
@@ -35,5 +36,8 @@ for section in SECTIONS:
 
 page = st.navigation(nav, expanded=True)  # the whole course, not "View 3 more"
 sidebar.render()
-page.run()
+try:
+    page.run()
+finally:  # the server's own share of this run, when GALLERY_RUN_LOG asks for it (preflight)
+    runtime.log_run(page.url_path or "home", run_started, runtime.run_clock()[1] - run_t0)
 runtime.settle_heap()  # after a run that imported new modules: see models/runtime.py

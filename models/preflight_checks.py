@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import time
 from pathlib import Path
 
@@ -91,3 +92,95 @@ def ollama_check() -> tuple[bool, str]:
         return False, f"{host} did not answer ({type(exc).__name__}): run `ollama serve` there"
     names = [m.model for m in listed.models]
     return True, f"{host}: {len(names)} models ({', '.join(names[:5]) or 'none pulled'})"
+
+
+# A first open is "within its warm render time" when it is no slower than the warm opens of the
+# same page measured right after it (on the same server, in the same minute), give or take the
+# spread one browser open has on a busy 2-core host: at least FIRST_OPEN_SLACK, else three
+# standard deviations of one open as the run's own warm opens measure it (~8-11 % here).
+FIRST_OPEN_SLACK = 1.25
+# The server's share of a first open (its script runs, logged by the server itself) may exceed
+# the slowest warm one by this much: thread scheduling, not a cold cache (a model load is seconds).
+SERVER_SLACK_S = 0.1
+
+
+def open_spread(warm: dict[str, list[float]]) -> float:
+    """One open's relative standard deviation, pooled over the pages' warm opens (0 with fewer
+    than two opens of any page)."""
+    squares, dof = 0.0, 0
+    for later in warm.values():
+        if len(later) < 2:
+            continue
+        mean = statistics.fmean(later)
+        squares += sum(((t - mean) / mean) ** 2 for t in later)
+        dof += len(later) - 1
+    return (squares / dof) ** 0.5 if dof else 0.0
+
+
+def open_slack(warm: dict[str, list[float]]) -> float:
+    return round(max(FIRST_OPEN_SLACK, 1 + 3 * open_spread(warm)), 2)
+
+
+def first_open_slower(
+    first: dict[str, float], warm: dict[str, list[float]], slack: float = FIRST_OPEN_SLACK
+) -> dict[str, tuple[float, float]]:
+    """Pages whose first open after the preflight was slower than their warm render: `first`
+    maps a page to its first open (s), `warm` to the opens that followed it. A page is slower
+    when its first open exceeds both the slowest warm open and `slack` x their median; the
+    answer maps each such page to (first open, warm median)."""
+    slower = {}
+    for name, seconds in first.items():
+        later = warm.get(name) or []
+        if not later:
+            continue
+        median = statistics.median(later)
+        if seconds > max(max(later), slack * median):
+            slower[name] = (seconds, round(median, 2))
+    return slower
+
+
+def server_seconds(runs: list[dict], page: str, started: float, ended: float) -> float:
+    """The server's own seconds for one open: its logged script runs of `page` that started
+    between the open's start and its finished render."""
+    return round(
+        sum(r["seconds"] for r in runs if r["page"] == page and started <= r["start"] <= ended), 3
+    )
+
+
+def server_slower(
+    first: dict[str, float], warm: dict[str, list[float]], slack_s: float = SERVER_SLACK_S
+) -> dict[str, tuple[float, float]]:
+    """Pages whose first open cost the server more than their slowest warm open, plus `slack_s`:
+    what a cold model or cache costs. Maps each to (first, slowest warm) server seconds."""
+    return {
+        name: (seconds, max(warm[name]))
+        for name, seconds in first.items()
+        if warm.get(name) and seconds > max(warm[name]) + slack_s
+    }
+
+
+def first_open_table(report: dict):
+    """The report's page timings as one table: the audience's first open of each page, its warm
+    render (the median of the opens that followed), the server's share of each, whether the
+    first open was within the warm render in the browser, and whether the server was warm for
+    it. Older reports (no warm opens) show the warming open."""
+    import pandas as pd
+
+    first = report.get("audience_open_s") or {}
+    slower = set(report.get("first_open_slower") or [])
+    cold = set(report.get("first_open_cold") or [])
+    warm = report.get("warm_open_s") or {}
+    rows = []
+    for page, seconds in first.items():
+        row = {"page": page, "first open after preflight (s)": seconds}
+        if warm:
+            row |= {
+                "warm render (s)": warm.get(page),
+                "within": page not in slower,
+                "server share, first (s)": (report.get("audience_server_s") or {}).get(page),
+                "server share, warm (s)": (report.get("warm_server_s") or {}).get(page),
+                "server warm": page not in cold,
+            }
+        row["warming open (s)"] = (report.get("warming_open_s") or {}).get(page)
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import gc
 import importlib
+import json
+import os
 import sys
 import threading
+import time
 
 _done = False
 _lock = threading.Lock()
@@ -67,6 +70,44 @@ def settle_heap() -> None:
         gc.collect()
         gc.freeze()
         _modules_at_freeze = len(sys.modules)
+
+
+RUN_LOG_ENV = "GALLERY_RUN_LOG"
+RUN_LOG_MAX_BYTES = 2_000_000  # a talk served after the preflight keeps running: stop there
+_log_lock = threading.Lock()
+
+
+def log_run(page: str, started: float, seconds: float) -> None:
+    """Append one script run (the page's name, its wall-clock start, its seconds) to the file
+    named by $GALLERY_RUN_LOG, when it is set: the server's own share of a page open, which the
+    preflight and `make bench` set it for and read. Off (one getenv) otherwise."""
+    path = os.environ.get(RUN_LOG_ENV)
+    if not path:
+        return
+    line = json.dumps({"page": page, "start": round(started, 3), "seconds": round(seconds, 4)})
+    with _log_lock:
+        try:
+            if os.path.exists(path) and os.path.getsize(path) > RUN_LOG_MAX_BYTES:
+                return
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(line + "\n")
+        except OSError:  # a log that cannot be written never breaks a page
+            return
+
+
+def read_run_log(path: str | os.PathLike) -> list[dict]:
+    """The runs `log_run` wrote (an empty list when there is no log)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError:
+        return []
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def run_clock() -> tuple[float, float]:
+    """(wall-clock time, perf counter) at the start of a script run, for `log_run`."""
+    return time.time(), time.perf_counter()
 
 
 def device_summary() -> str:

@@ -138,13 +138,79 @@ def main_height(page) -> int:
 
 
 @dataclass
-class Tour:
-    """What one pass over every page saw: seconds to a finished first render per page, and
-    what went wrong (exceptions, timeouts, requests that left localhost)."""
+class Open:
+    """One page opened in a fresh browser session: seconds to a finished first render, and the
+    server's share of them (the page's rerun request -> the last message the server sent)."""
 
-    open_s: dict[str, float] = field(default_factory=dict)
+    seconds: float | None = None
+    reply_s: float | None = None
     problems: list[str] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
+    started: float = 0.0  # wall-clock times of the open (to match the server's run log)
+    ended: float = 0.0
+
+
+def open_page(
+    browser,
+    url: str,
+    page_file: str,
+    timeout: float = 300.0,
+    then: Callable[[Any, str], None] | None = None,
+) -> Open:
+    """Open one page as a new member of the audience would (a new browser context: no cache, a
+    new Streamlit session) and time it; `then(page, name)` runs on the page before it closes."""
+    name = Path(page_file).stem
+    seen = Open()
+    frames: list[tuple[float, str]] = []  # (seconds since goto, "sent" | "received")
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx.on("request", lambda r: seen.foreign.append(r.url) if is_foreign(r.url) else None)
+    page = ctx.new_page()
+    t0 = time.perf_counter()
+
+    def on_socket(ws) -> None:
+        ws.on("framesent", lambda _f: frames.append((time.perf_counter() - t0, "sent")))
+        ws.on("framereceived", lambda _f: frames.append((time.perf_counter() - t0, "received")))
+
+    page.on("websocket", on_socket)
+    seen.started = time.time()
+    page.goto(page_url(url, page_file))
+    try:
+        seen.seconds = round(wait_idle(page, timeout=timeout, since=t0), 2)
+        done = list(frames)  # frames up to the finished render (not those `then` causes)
+        sent = [t for t, kind in done if kind == "sent"]
+        received = [t for t, kind in done if kind == "received"]
+        if sent and received:
+            seen.reply_s = round(received[-1] - sent[0], 2)
+        seen.ended = time.time()
+        if then is not None:
+            then(page, name)
+    except Exception as exc:  # a timeout is a finding, not a crash of the whole tour
+        seen.problems.append(f"{name}: {type(exc).__name__}")
+    seen.problems += [f"{name}: {e[:200]}" for e in exceptions(page)]
+    ctx.close()
+    return seen
+
+
+@dataclass
+class Tour:
+    """What one pass over every page saw: seconds to a finished first render per page, the
+    server's share of them, and what went wrong (exceptions, timeouts, requests that left
+    localhost)."""
+
+    open_s: dict[str, float] = field(default_factory=dict)
+    reply_s: dict[str, float] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+    opens: dict[str, Open] = field(default_factory=dict)
+
+    def add(self, name: str, seen: Open) -> None:
+        self.opens[name] = seen
+        if seen.seconds is not None:
+            self.open_s[name] = seen.seconds
+        if seen.reply_s is not None:
+            self.reply_s[name] = seen.reply_s
+        self.problems += seen.problems
+        self.foreign += seen.foreign
 
 
 def tour(
@@ -152,23 +218,12 @@ def tour(
     url: str,
     timeout: float = 300.0,
     then: Callable[[Any, str], None] | None = None,
+    page_files: list[str] | None = None,
 ) -> Tour:
-    """Open every page in a fresh browser session (as a new member of the audience would) and
-    time it to a finished render; `then(page, name)` runs on each page before it closes."""
+    """Open every page (or `page_files`) in a fresh browser session, as a new member of the
+    audience would, and time it to a finished render; `then(page, name)` runs on each page
+    before it closes."""
     seen = Tour()
-    for page_file in pages():
-        name = Path(page_file).stem
-        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-        ctx.on("request", lambda r: seen.foreign.append(r.url) if is_foreign(r.url) else None)
-        page = ctx.new_page()
-        t0 = time.perf_counter()
-        page.goto(page_url(url, page_file))
-        try:
-            seen.open_s[name] = round(wait_idle(page, timeout=timeout, since=t0), 2)
-            if then is not None:
-                then(page, name)
-        except Exception as exc:  # a timeout is a finding, not a crash of the whole tour
-            seen.problems.append(f"{name}: {type(exc).__name__}")
-        seen.problems += [f"{name}: {e[:200]}" for e in exceptions(page)]
-        ctx.close()
+    for page_file in page_files or pages():
+        seen.add(Path(page_file).stem, open_page(browser, url, page_file, timeout, then))
     return seen

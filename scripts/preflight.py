@@ -9,7 +9,11 @@
 5. Ollama: when OLLAMA_HOST is set, the server answers and lists its models;
 6. pages: start the app (or use --url), open every page in headless Chromium (this fills the
    server's model and result caches), then open each again in a new session: that second time is
-   the first open a talk's audience gets, and it must be as fast as a warm render.
+   the first open a talk's audience gets. It must be within the page's warm render time, which
+   --warm-opens more tours of every page, in the same order, measure right after it. The server
+   it starts logs its own script runs ($GALLERY_RUN_LOG; --run-log names the file of a --url
+   server that does), so the line is red when a first open cost the server more than a warm one
+   (see time_first_opens).
 Then, unless --no-serve or --url, it keeps serving the warmed app (Ctrl-C to stop): open the
 printed address for the talk. The report is also saved (GALLERY_CACHE/preflight.json) and shown on
 the app's "Talk preflight" page.
@@ -51,28 +55,105 @@ def _run(name: str, fn: Callable[[], tuple[bool, str]], lines: list[Line]) -> No
     print(f"{mark} {name:<16} {line.seconds:6.1f} s  {detail}", flush=True)
 
 
-def warm_pages(url: str) -> tuple[bool, str, dict]:
-    """Open every page twice in fresh browser sessions; report the second (audience) open."""
+def warm_pages(url: str, warm_opens: int = 2, run_log: str | None = None) -> tuple[bool, str, dict]:
+    """Every page, warmed and timed in headless Chromium (see `time_first_opens`)."""
     from playwright.sync_api import sync_playwright
 
-    from scripts.browser import CHROMIUM, CHROMIUM_ARGS, pages, tour
+    from scripts.browser import CHROMIUM, CHROMIUM_ARGS
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        warming = tour(browser, url, timeout=600)
-        audience = tour(browser, url, timeout=600)
-        browser.close()
-    first, second = warming.open_s, audience.open_s
-    problems = warming.problems + audience.problems
-    foreign = warming.foreign + audience.foreign
-    slowest = max(second, key=second.get) if second else "-"
-    ok = not problems and not foreign and len(second) == len(pages())
-    detail = (
-        f"{len(second)} pages; audience first open max {second.get(slowest, 0):.1f} s ({slowest})"
-        + (f"; problems: {'; '.join(problems[:4])}" if problems else "")
-        + (f"; {len(foreign)} requests left localhost" if foreign else "")
-    )
-    return ok, detail, {"warming_open_s": first, "audience_open_s": second}
+        try:
+            return time_first_opens(browser, url, warm_opens, run_log=run_log)
+        finally:
+            browser.close()
+
+
+def time_first_opens(
+    browser,
+    url: str,
+    warm_opens: int = 2,
+    page_files: list[str] | None = None,
+    run_log: str | None = None,
+) -> tuple[bool, str, dict]:
+    """Open every page (or `page_files`) once in a fresh browser session: this warms the server.
+    Then the audience's tour, each page's first open by a new session, followed by `warm_opens`
+    more tours: the warm render time it must be within. Every tour opens the pages in the same
+    order, so each open follows the same page as its counterparts do: opening one page several
+    times in a row flatters the later opens (measured here: the first of five back-to-back opens
+    of a page was its slowest on most pages, the server's share the same). With `run_log` (the
+    file the server was started with as $GALLERY_RUN_LOG), each open's server share is the
+    server's own logged script time.
+
+    Red when a page's first open cost the server more than its warm opens (something was not
+    warm), or, without a server log, when its first open in the browser was slower than its warm
+    render beyond one open's spread. A first open slower only in the browser, the server's share
+    warm, is listed (the preflight cannot warm the audience's browser) but is not red.
+    Returns (green, the line's detail, the report's page timings)."""
+    import statistics
+
+    from models.runtime import read_run_log
+    from scripts.browser import Open, pages, tour
+
+    page_files = page_files or pages()
+    warming = tour(browser, url, timeout=600, page_files=page_files)
+    audience = tour(browser, url, timeout=600, page_files=page_files)
+    warm_tours = [tour(browser, url, timeout=600, page_files=page_files) for _ in range(warm_opens)]
+    opens: dict[str, tuple[Open, list[Open]]] = {  # page -> (first open, its warm opens)
+        name: (first, [t.opens[name] for t in warm_tours if name in t.opens])
+        for name, first in audience.opens.items()
+    }
+    runs = read_run_log(run_log) if run_log else []
+
+    def server(name: str, seen: Open) -> float | None:
+        if runs:
+            return checks.server_seconds(runs, name, seen.started, seen.ended)
+        return seen.reply_s  # the browser's view: the rerun request to the server's last message
+
+    first_s = {n: f.seconds for n, (f, _) in opens.items() if f.seconds is not None}
+    warm_s = {n: [w.seconds for w in ws if w.seconds is not None] for n, (_, ws) in opens.items()}
+    first_server = {n: server(n, f) for n, (f, _) in opens.items()}
+    warm_server = {n: [server(n, w) for w in ws] for n, (_, ws) in opens.items()}
+    first_server = {n: v for n, v in first_server.items() if v is not None}
+    warm_server = {n: [v for v in vs if v is not None] for n, vs in warm_server.items()}
+    slack = checks.open_slack(warm_s)
+    slower = checks.first_open_slower(first_s, warm_s, slack)
+    cold = checks.server_slower(first_server, warm_server) if runs else {}
+    problems = [p for t in (warming, audience, *warm_tours) for p in t.problems]
+    foreign = [u for t in (warming, audience, *warm_tours) for u in t.foreign]
+    slowest = max(first_s, key=first_s.get) if first_s else "-"
+    red_pages = cold if runs else slower
+    ok = not problems and not foreign and not red_pages and len(first_s) == len(page_files)
+    parts = [f"{len(first_s)} pages; first open max {first_s.get(slowest, 0):.1f} s ({slowest})"]
+    if cold:
+        parts.append("cold on the server: " + ", ".join(
+            f"{p} {a:.2f} s vs {w:.2f} s" for p, (a, w) in cold.items()))  # fmt: skip
+    elif runs:
+        parts.append("the server's share of every first open as warm as its warm opens")
+    else:
+        parts.append("server share not logged (the app was not started by the preflight)")
+    if slower:
+        parts.append(f"slower than warm in the browser (x{slack}): " + ", ".join(
+            f"{p} {a:.2f} s vs {w:.2f} s" for p, (a, w) in slower.items()))  # fmt: skip
+    else:
+        parts.append(f"each within its warm render (x{slack} of {warm_opens} more tours)")
+    if problems:
+        parts.append("problems: " + "; ".join(problems[:4]))
+    if foreign:
+        parts.append(f"{len(foreign)} requests left localhost")
+    report = {
+        "warming_open_s": warming.open_s,
+        "audience_open_s": first_s,
+        "warm_open_s": {p: round(statistics.median(v), 2) for p, v in warm_s.items() if v},
+        "warm_opens": warm_opens,
+        "open_slack": slack,
+        "server_logged": bool(runs),
+        "audience_server_s": first_server,
+        "warm_server_s": {p: round(statistics.median(v), 3) for p, v in warm_server.items() if v},
+        "first_open_slower": sorted(slower),
+        "first_open_cold": sorted(cold),
+    }
+    return ok, "; ".join(parts), report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--url", help="warm this running app instead of starting one")
     ap.add_argument("--no-serve", action="store_true", help="stop after the checks")
     ap.add_argument("--skip-prepare", action="store_true", help="do not train missing states")
+    ap.add_argument("--warm-opens", type=int, default=2, help="warm tours to compare")
+    ap.add_argument("--run-log", help="the $GALLERY_RUN_LOG file the --url app writes")
     ap.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8501")))
     args = ap.parse_args(argv)
 
@@ -96,14 +179,17 @@ def main(argv: list[str] | None = None) -> int:
     from scripts.browser import start_app, stop, wait_healthy
 
     proc = None
-    url = args.url
-    if url is None:
-        proc, url = start_app(port=args.port, address="0.0.0.0")
+    url, run_log = args.url, args.run_log
+    if url is None:  # our own server, asked to log its script runs (their own share of an open)
+        run_log = str(checks.report_path().with_name("preflight-runs.jsonl"))
+        Path(run_log).unlink(missing_ok=True)
+        env = {"GALLERY_RUN_LOG": run_log}
+        proc, url = start_app(port=args.port, address="0.0.0.0", env=env)
         wait_healthy(url, timeout=180)
     pages_report: dict = {}
 
     def pages_check() -> tuple[bool, str]:
-        ok, detail, report = warm_pages(url)
+        ok, detail, report = warm_pages(url, max(1, args.warm_opens), run_log)
         pages_report.update(report)
         return ok, detail
 

@@ -16,7 +16,8 @@ controls = header(
     "Before a talk, run `make preflight` in a terminal: it loads every model, trains the missing "
     "prepared states, checks the network, the fast chat engine and an Ollama server (when "
     "`OLLAMA_HOST` is set), opens every page once in a headless browser so this server's caches "
-    "are warm, and keeps serving the warmed app. Its last report is below. The button re-checks "
+    "are warm, times each page's first open by a new session against the warm opens after it, "
+    "and keeps serving the warmed app. Its last report is below. The button re-checks "
     "from inside this server and loads every model into its cache.",
 )
 with controls:
@@ -61,9 +62,21 @@ else:
                  column_config={"ok": st.column_config.CheckboxColumn("green")})  # fmt: skip
     audience = report.get("audience_open_s") or {}
     if audience:
-        st.dataframe(
-            pd.DataFrame({"page": list(audience), "first open after preflight (s)":
-                          list(audience.values()),
-                          "warming open (s)": [report["warming_open_s"].get(p) for p in audience]}),
-            hide_index=True,
-        )  # fmt: skip
+        if report.get("warm_open_s"):
+            st.caption(
+                "Each page's first open by a new browser session, then "
+                f"{report.get('warm_opens', 2)} more tours of every page in the same order: the "
+                "warm render. Within: no slower than the slowest warm open or "
+                f"{report.get('open_slack', checks.FIRST_OPEN_SLACK)}x their median (one open's "
+                "spread on this host). The server's share is "
+                + ("its own logged script time" if report.get("server_logged") else
+                   "the browser's view of it (the server was not started by the preflight)")
+                + "; server warm: the first open cost it at most "
+                f"{checks.SERVER_SLACK_S} s more than the slowest warm open."
+            )  # fmt: skip
+        columns = {
+            "within": st.column_config.CheckboxColumn("within warm"),
+            "server warm": st.column_config.CheckboxColumn("server warm"),
+        }
+        st.dataframe(checks.first_open_table(report), hide_index=True, width="stretch",
+                     column_config=columns)  # fmt: skip
