@@ -96,13 +96,20 @@ def log_run(page: str, started: float, seconds: float) -> None:
 
 
 def read_run_log(path: str | os.PathLike) -> list[dict]:
-    """The runs `log_run` wrote (an empty list when there is no log)."""
+    """The runs `log_run` wrote (an empty list when there is no log); a line being written as
+    it is read is skipped."""
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
     except OSError:
         return []
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    runs = []
+    for line in text.splitlines():
+        try:
+            runs.append(json.loads(line))
+        except ValueError:
+            continue
+    return runs
 
 
 def run_clock() -> tuple[float, float]:

@@ -149,6 +149,9 @@ def test_the_server_logs_each_page_run_only_when_asked(monkeypatch, tmp_path):
     pages = [r["page"] for r in runtime.read_run_log(log)]
     assert pages[0] == "home" and pages[-1] == "tokenization"
     assert all(r["seconds"] > 0 for r in runtime.read_run_log(log))
+    with log.open("a") as f:
+        f.write('{"page": "gpt", "sta')  # a line the server is writing as the log is read
+    assert runtime.read_run_log(log)[-1]["page"] == "tokenization"
     monkeypatch.setattr(runtime, "RUN_LOG_MAX_BYTES", 0)  # a full log stops growing
     size = log.stat().st_size
     runtime.log_run("gpt", 1.0, 0.1)
