@@ -193,22 +193,18 @@ def open_page(
 
 @dataclass
 class Tour:
-    """What one pass over every page saw: seconds to a finished first render per page, the
-    server's share of them, and what went wrong (exceptions, timeouts, requests that left
-    localhost)."""
+    """What one pass over every page saw: seconds to a finished first render per page, each
+    open whole, and what went wrong (exceptions, timeouts, requests that left localhost)."""
 
     open_s: dict[str, float] = field(default_factory=dict)
-    reply_s: dict[str, float] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
-    opens: dict[str, Open] = field(default_factory=dict)
+    opens: dict[str, Open] = field(default_factory=dict)  # each page's open, whole
 
     def add(self, name: str, seen: Open) -> None:
         self.opens[name] = seen
         if seen.seconds is not None:
             self.open_s[name] = seen.seconds
-        if seen.reply_s is not None:
-            self.reply_s[name] = seen.reply_s
         self.problems += seen.problems
         self.foreign += seen.foreign
 

@@ -110,12 +110,14 @@ def time_first_opens(
             return checks.server_seconds(runs, name, seen.started, seen.ended)
         return seen.reply_s  # the browser's view: the rerun request to the server's last message
 
-    first_s = {n: f.seconds for n, (f, _) in opens.items() if f.seconds is not None}
-    warm_s = {n: [w.seconds for w in ws if w.seconds is not None] for n, (_, ws) in opens.items()}
-    first_server = {n: server(n, f) for n, (f, _) in opens.items()}
-    warm_server = {n: [server(n, w) for w in ws] for n, (_, ws) in opens.items()}
-    first_server = {n: v for n, v in first_server.items() if v is not None}
-    warm_server = {n: [v for v in vs if v is not None] for n, vs in warm_server.items()}
+    first_s, warm_s, first_server, warm_server = {}, {}, {}, {}
+    for name, (first, later) in opens.items():
+        if first.seconds is not None:
+            first_s[name] = first.seconds
+        if (share := server(name, first)) is not None:
+            first_server[name] = share
+        warm_s[name] = [w.seconds for w in later if w.seconds is not None]
+        warm_server[name] = [v for w in later if (v := server(name, w)) is not None]
     slack = checks.open_slack(warm_s)
     slower = checks.first_open_slower(first_s, warm_s, slack)
     cold = checks.server_slower(first_server, warm_server) if runs else {}
