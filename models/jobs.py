@@ -46,6 +46,7 @@ class Job:
     finished_at: float | None = None
     stop_reason: str | None = None
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _timed_out: bool = field(default=False, repr=False)
     _last_beat: float = field(default_factory=time.monotonic, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -86,7 +87,7 @@ class Job:
             return True
         if self.started_at is not None and time.monotonic() - self.started_at > self.budget_s:
             self.stop_reason = self.stop_reason or f"time budget of {self.budget_s:g} s reached"
-            self.state = "timeout"
+            self._timed_out = True  # "timeout" once the work has returned its result: _run
             self._stop.set()
             return True
         if self.lease_s is not None and time.monotonic() - self._last_beat > self.lease_s:
@@ -126,11 +127,11 @@ def _run(job: Job, work: Callable[[Job], Any]) -> None:
         job.state = "running"
         job.message = "running"
         job.result = work(job)
-        if job.state == "running":
-            job.state = "stopped" if job._stop.is_set() else "done"
+        if job.state == "running":  # finished only now, with the result in place
+            job.state = _ended(job) if job._stop.is_set() else "done"
     except Stopped:
         if job.state == "running":
-            job.state = "stopped"
+            job.state = _ended(job)
     except Exception as exc:  # shown to the user as a message, logged in full
         job.state = "failed"
         job.error = f"{type(exc).__name__}: {exc}"
@@ -141,6 +142,10 @@ def _run(job: Job, work: Callable[[Job], Any]) -> None:
             _slot.release()
         with _active_lock:
             _active.discard(job)
+
+
+def _ended(job: Job) -> str:
+    return "timeout" if job._timed_out else "stopped"
 
 
 def _lease_expired(job: Job) -> bool:

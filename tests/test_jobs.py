@@ -33,6 +33,27 @@ def test_budget_ends_the_thread():
     assert "budget" in job.stop_reason
 
 
+def test_a_job_past_its_budget_is_finished_only_with_its_result_in_place():
+    """Work that stops on its budget and then wraps up (a last evaluation, building the model it
+    returns) is not "finished" until it has returned: a page that sees it finished shows the
+    result, and polling ends."""
+    wrapping_up = []
+
+    def work(job: jobs.Job) -> str:
+        while not job.should_stop():
+            time.sleep(0.01)
+        wrapping_up.append(job.finished)
+        time.sleep(0.3)  # the final evaluation
+        return "the trained model"
+
+    job = jobs.start("t-wrap", work, budget_s=0.2)
+    deadline = time.monotonic() + 5
+    while not job.finished and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert wrapping_up == [False]
+    assert job.state == "timeout" and job.result == "the trained model"
+
+
 def test_lease_expiry_stops_a_job_nobody_watches():
     job = jobs.start("t-lease", _loop, budget_s=30, lease_s=0.3)
     job.join(5)
