@@ -104,6 +104,31 @@ FIRST_OPEN_SLACK = 1.25
 SERVER_SLACK_S = 0.1
 
 
+# Pages are timed in blocks of this many: a block's first opens, then its warm opens, so a first
+# open and the warm opens it is held to are seconds apart, not minutes (the host's slow spells last
+# tens of seconds and would otherwise hit one tour and not the other).
+OPEN_BLOCK = 3
+
+
+def open_schedule(
+    pages: list[str], warm_opens: int = 2, block: int = OPEN_BLOCK
+) -> list[tuple[str, str]]:
+    """The order the preflight opens `pages` in, each as (page, role): one "warming" tour of every
+    page, then block by block the block's "first" opens (the audience's) and `warm_opens` rounds
+    of its "warm" opens. Each warm round starts with a "primer" open (not timed) of the page that
+    came before the block, so every timed open follows the same page as its counterparts: opening
+    one page twice in a row flatters the second open. The first block has no primer (its page
+    before is the warming tour's last, whose own first open is still to come)."""
+    schedule = [(p, "warming") for p in pages]
+    for start in range(0, len(pages), block):
+        pages_in_block = pages[start : start + block]
+        schedule += [(p, "first") for p in pages_in_block]
+        primer = [(pages[start - 1], "primer")] if start else []
+        for _ in range(warm_opens):
+            schedule += primer + [(p, "warm") for p in pages_in_block]
+    return schedule
+
+
 def open_spread(warm: dict[str, list[float]]) -> float:
     """One open's relative standard deviation, pooled over the pages' warm opens (0 with fewer
     than two opens of any page)."""

@@ -279,7 +279,7 @@ def bench_space(out: dict) -> None:
 def bench_preflight(out: dict) -> None:
     """`make preflight` against a fresh server: its run time, then each page's first open by a
     new session (the audience) against the page's warm render time, measured by the preflight
-    right after the audience's tour (three more tours of every page, on the same server)."""
+    seconds after the audience's (three more opens of each page, on the same server)."""
     from scripts.preflight import main as preflight
 
     run_log = Path(tempfile.mkdtemp()) / "runs.jsonl"  # the server logs its own script runs
@@ -299,6 +299,7 @@ def bench_preflight(out: dict) -> None:
     out["preflight_audience_open_s"] = report.get("audience_open_s", {})
     out["preflight_warm_open_s"] = report.get("warm_open_s", {})
     out["preflight_open_slack"] = report.get("open_slack")
+    out["preflight_open_spread"] = report.get("open_spread")
     out["preflight_audience_server_s"] = report.get("audience_server_s", {})
     out["preflight_warm_server_s"] = report.get("warm_server_s", {})
     out["preflight_first_open_slower"] = report.get("first_open_slower", [])

@@ -10,7 +10,8 @@
 6. pages: start the app (or use --url), open every page in headless Chromium (this fills the
    server's model and result caches), then open each again in a new session: that second time is
    the first open a talk's audience gets. It must be within the page's warm render time, which
-   --warm-opens more tours of every page, in the same order, measure right after it. The server
+   --warm-opens more opens of it measure seconds later (block by block, see
+   models.preflight_checks.open_schedule). The server
    it starts logs its own script runs ($GALLERY_RUN_LOG; --run-log names the file of a --url
    server that does), so the line is red when a first open cost the server more than a warm one
    (see time_first_opens).
@@ -77,13 +78,14 @@ def time_first_opens(
     run_log: str | None = None,
 ) -> tuple[bool, str, dict]:
     """Open every page (or `page_files`) once in a fresh browser session: this warms the server.
-    Then the audience's tour, each page's first open by a new session, followed by `warm_opens`
-    more tours: the warm render time it must be within. Every tour opens the pages in the same
-    order, so each open follows the same page as its counterparts do: opening one page several
-    times in a row flatters the later opens (measured here: the first of five back-to-back opens
-    of a page was its slowest on most pages, the server's share the same). With `run_log` (the
-    file the server was started with as $GALLERY_RUN_LOG), each open's server share is the
-    server's own logged script time.
+    Then, block by block (`checks.open_schedule`), each page's first open by a new session, the
+    audience's, and `warm_opens` more opens of it: its warm render time. A first open and its
+    warm opens are seconds apart and follow the same page (opening one page several times in a
+    row flatters the later opens: measured here, the first of five back-to-back opens of a page
+    was its slowest on most pages, the server's share the same). With `run_log` (the file the
+    server was started with as $GALLERY_RUN_LOG), each open's server share is the server's own
+    logged script time. Every open is timed by the browser's own clock, to the last element added
+    to the page (`scripts.browser.wait_rendered`).
 
     Red when a page's first open cost the server more than its warm opens (something was not
     warm), or, without a server log, when its first open in the browser was slower than its warm
@@ -93,15 +95,25 @@ def time_first_opens(
     import statistics
 
     from models.runtime import read_run_log
-    from scripts.browser import Open, pages, tour
+    from scripts.browser import Open, Tour, open_page, pages
 
     page_files = page_files or pages()
-    warming = tour(browser, url, timeout=600, page_files=page_files)
-    audience = tour(browser, url, timeout=600, page_files=page_files)
-    warm_tours = [tour(browser, url, timeout=600, page_files=page_files) for _ in range(warm_opens)]
+    warming, audience = Tour(), Tour()  # each page's warming open; the audience's first open
+    warm: dict[str, list[Open]] = {}  # page -> its warm opens, in order
+    problems, foreign = [], []  # of every open, the untimed primers' too
+    for page_file, role in checks.open_schedule(page_files, warm_opens):
+        name = Path(page_file).stem
+        seen = open_page(browser, url, page_file, timeout=600, render_clock=True)
+        problems += seen.problems
+        foreign += seen.foreign
+        if role == "warming":
+            warming.add(name, seen)
+        elif role == "first":
+            audience.add(name, seen)
+        elif role == "warm":
+            warm.setdefault(name, []).append(seen)
     opens: dict[str, tuple[Open, list[Open]]] = {  # page -> (first open, its warm opens)
-        name: (first, [t.opens[name] for t in warm_tours if name in t.opens])
-        for name, first in audience.opens.items()
+        name: (first, warm.get(name, [])) for name, first in audience.opens.items()
     }
     runs = read_run_log(run_log) if run_log else []
 
@@ -121,8 +133,6 @@ def time_first_opens(
     slack = checks.open_slack(warm_s)
     slower = checks.first_open_slower(first_s, warm_s, slack)
     cold = checks.server_slower(first_server, warm_server) if runs else {}
-    problems = [p for t in (warming, audience, *warm_tours) for p in t.problems]
-    foreign = [u for t in (warming, audience, *warm_tours) for u in t.foreign]
     slowest = max(first_s, key=first_s.get) if first_s else "-"
     red_pages = cold if runs else slower
     ok = not problems and not foreign and not red_pages and len(first_s) == len(page_files)
@@ -138,7 +148,7 @@ def time_first_opens(
         parts.append(f"slower than warm in the browser (x{slack}): " + ", ".join(
             f"{p} {a:.2f} s vs {w:.2f} s" for p, (a, w) in slower.items()))  # fmt: skip
     else:
-        parts.append(f"each within its warm render (x{slack} of {warm_opens} more tours)")
+        parts.append(f"each within its warm render (x{slack} of {warm_opens} warm opens each)")
     if problems:
         parts.append("problems: " + "; ".join(problems[:4]))
     if foreign:
@@ -148,6 +158,8 @@ def time_first_opens(
         "audience_open_s": first_s,
         "warm_open_s": {p: round(statistics.median(v), 2) for p, v in warm_s.items() if v},
         "warm_opens": warm_opens,
+        "render_clock": True,  # each open timed by the browser's clock, to its last element
+        "open_spread": round(checks.open_spread(warm_s), 3),  # one open's, relative
         "open_slack": slack,
         "server_logged": bool(runs),
         "audience_server_s": first_server,
@@ -163,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--url", help="warm this running app instead of starting one")
     ap.add_argument("--no-serve", action="store_true", help="stop after the checks")
     ap.add_argument("--skip-prepare", action="store_true", help="do not train missing states")
-    ap.add_argument("--warm-opens", type=int, default=2, help="warm tours to compare")
+    ap.add_argument("--warm-opens", type=int, default=2, help="warm opens per page after its first")
     ap.add_argument("--run-log", help="the $GALLERY_RUN_LOG file the --url app writes")
     ap.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8501")))
     args = ap.parse_args(argv)

@@ -75,6 +75,25 @@ def test_a_first_open_is_slower_only_past_its_warm_opens_and_their_spread():
     assert checks.first_open_slower({"p": 1.45}, {"p": [1.2, 1.2, 1.25]}) == {}
 
 
+def test_each_first_open_is_timed_seconds_from_its_warm_opens_after_the_same_page():
+    pages = [f"p{i}" for i in range(8)]
+    schedule = checks.open_schedule(pages, warm_opens=2, block=3)
+    roles = [role for _, role in schedule]
+    assert roles[:8] == ["warming"] * 8 and roles[8:].count("warming") == 0
+    timed = [(i, p, r) for i, (p, r) in enumerate(schedule) if r in ("first", "warm")]
+    for page in pages:
+        opens = [(i, r) for i, p, r in timed if p == page]
+        assert [r for _, r in opens] == ["first", "warm", "warm"]  # one first open, then warm
+        first = opens[0][0]
+        # the first open is the page's first since the warming tour: no primer before it
+        assert all(p != page for p, _ in schedule[8:first])
+        assert opens[-1][0] - first <= 2 * 4 + 2  # within its block: seconds, not a whole tour
+        before = {schedule[i - 1][0] for i, _ in opens}
+        if page != "p0":  # the first block's first page follows the warming tour's last page
+            assert len(before) == 1 and page not in before  # each after the same, other page
+    assert sum(r == "primer" for r in roles) == 2 * 2  # one per warm round of blocks 2 and 3
+
+
 REPORT = {
     "finished": "2026-12-01 20:00:00",
     "total_s": 210.0,
@@ -84,6 +103,7 @@ REPORT = {
     "audience_open_s": {"home": 1.0, "gpt": 2.5},
     "warm_open_s": {"home": 1.1, "gpt": 1.2},
     "warm_opens": 2,
+    "render_clock": True,
     "open_slack": 1.3,
     "server_logged": True,
     "audience_server_s": {"home": 0.05, "gpt": 1.4},
@@ -106,6 +126,7 @@ def test_the_preflight_page_shows_each_first_open_against_its_warm_render(monkey
     assert "some lines are red" in at.caption[0].value
     how = at.caption[1].value
     assert "1.3x their median" in how and "logged script time" in how
+    assert "browser's clock to the last element" in how
 
 
 def test_an_older_report_without_warm_opens_still_shows(monkeypatch, tmp_path):
@@ -161,9 +182,11 @@ def test_the_server_logs_each_page_run_only_when_asked(monkeypatch, tmp_path):
 def test_a_report_from_before_the_slack_was_recorded_still_renders(monkeypatch, tmp_path):
     monkeypatch.setenv("GALLERY_CACHE", str(tmp_path))
     dropped = ("open_slack", "warm_opens", "server_logged", "audience_server_s", "first_open_cold")
+    dropped += ("render_clock",)
     checks.save_report({k: v for k, v in REPORT.items() if k not in dropped})
     at = open_page("views/preflight.py")  # fails on an exception
     assert "1.25x their median" in at.caption[1].value and "browser's view" in at.caption[1].value
+    assert "browser's clock" not in at.caption[1].value  # timed by polling, as it was then
     assert list(at.dataframe[-1].value["server warm"]) == [True, True]
 
 

@@ -65,8 +65,11 @@ else:
         if report.get("warm_open_s"):
             st.caption(
                 "Each page's first open by a new browser session, then "
-                f"{report.get('warm_opens', 2)} more tours of every page in the same order: the "
-                "warm render. Within: no slower than the slowest warm open or "
+                f"{report.get('warm_opens', 2)} more opens of it by new sessions on the same "
+                "server: the warm render"
+                + (", each timed by the browser's clock to the last element it added"
+                   if report.get("render_clock") else "")
+                + ". Within: no slower than the slowest warm open or "
                 f"{report.get('open_slack', checks.FIRST_OPEN_SLACK)}x their median (one open's "
                 "spread on this host). The server's share is "
                 + ("its own logged script time" if report.get("server_logged") else
