@@ -95,9 +95,9 @@ def ollama_check() -> tuple[bool, str]:
 
 
 # A first open is "within its warm render time" when it is no slower than the warm opens of the
-# same page measured right after it (on the same server, in the same minute), give or take the
-# spread one browser open has on a busy 2-core host: at least FIRST_OPEN_SLACK, else three
-# standard deviations of one open as the run's own warm opens measure it (~8-11 % here).
+# same page measured seconds after it (on the same server), give or take the spread one browser
+# open has on a busy 2-core host: at least FIRST_OPEN_SLACK, else three standard deviations of
+# one open as the run's own warm opens measure it (7-10 % here, by the browser's clock).
 FIRST_OPEN_SLACK = 1.25
 # The server's share of a first open (its script runs, logged by the server itself) may exceed
 # the slowest warm one by this much: thread scheduling, not a cold cache (a model load is seconds).
